@@ -1,0 +1,164 @@
+"""The values plugins return from hooks.
+
+Each is a frozen dataclass with a ``name``. Names that a plugin owns start with the plugin's own
+name and a dot (``sales.quote.sent``): the plugin host refuses any other, so two plugins can never
+claim the same permission, event or action.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+#: A plugin name: lower-case letters, digits and underscores, starting with a letter. It is also the
+#: table prefix, blueprint name, URL prefix, Alembic branch label and settings namespace.
+PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+#: Actions a permission may grant.
+PERMISSION_ACTIONS = ("read", "create", "update", "delete", "assign", "share", "export", "link")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a plugin says about itself; its module exposes it as ``MANIFEST``.
+
+    The version and the version ranges of what it requires come from the distribution's metadata
+    (``pyproject.toml``), never from here, so there is one source of truth for each.
+    """
+
+    #: Must equal the entry-point name under ``xrm.plugins``.
+    name: str
+    title: str
+    #: Defaults to the distribution's summary.
+    description: str = ""
+    #: Names of plugins that must be installed and enabled first.
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """Base of everything a plugin contributes by name."""
+
+    #: Whether ``name`` must start with ``<plugin>.``.
+    owned_name: ClassVar[bool] = True
+    name: str
+
+    def check(self, plugin: str) -> str | None:
+        """Return why this contribution is invalid for ``plugin``, or ``None``."""
+        if self.owned_name and not self.name.startswith(plugin + "."):
+            return f"{type(self).__name__} {self.name!r} must be named '{plugin}.<…>'"
+        return None
+
+
+@dataclass(frozen=True)
+class Permission(Contribution):
+    """A right a role can grant: ``<plugin>.<resource>.<action>``."""
+
+    label: str = ""
+
+    def check(self, plugin: str) -> str | None:
+        parts = self.name.split(".")
+        if len(parts) != 3 or parts[2] not in PERMISSION_ACTIONS:
+            return (
+                f"permission {self.name!r} must be '<plugin>.<resource>.<action>' with an action among "
+                + ", ".join(PERMISSION_ACTIONS)
+            )
+        return super().check(plugin)
+
+
+@dataclass(frozen=True)
+class PartyRole(Contribution):
+    """A role a party can play (customer, supplier, …); codes are global, first plugin wins."""
+
+    owned_name: ClassVar[bool] = False
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class RelationshipType(Contribution):
+    """A typed, possibly directed link between two parties ("employs" / "works for")."""
+
+    owned_name: ClassVar[bool] = False
+    forward_label: str = ""
+    inverse_label: str = ""
+    symmetric: bool = False
+
+
+@dataclass(frozen=True)
+class EventType(Contribution):
+    """A domain event ``<plugin>.<entity>.<verb>`` and the marshmallow schema of its payload."""
+
+    description: str = ""
+    schema: Any = None
+
+
+@dataclass(frozen=True)
+class EventHandler(Contribution):
+    """A reaction to events whose type matches ``pattern`` (``fnmatch`` syntax)."""
+
+    pattern: str = "*"
+    handle: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class WorkflowTrigger(Contribution):
+    """Something that can start a workflow, beyond events and schedules."""
+
+    label: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class WorkflowAction(Contribution):
+    """A step a workflow can run, with a marshmallow schema for its parameters."""
+
+    label: str = ""
+    params: Any = None
+    run: Callable[..., Any] | None = None
+
+
+@dataclass(frozen=True)
+class NavEntry(Contribution):
+    """An entry in the main navigation; shown only where the plugin is enabled."""
+
+    label: str = ""
+    url: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Panel(Contribution):
+    """A block on a party's page; ``render(party)`` returns HTML."""
+
+    title: str = ""
+    render: Callable[..., str] | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DashboardWidget(Contribution):
+    """A dashboard block; ``render(tenant)`` returns HTML."""
+
+    title: str = ""
+    render: Callable[..., str] | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit(Contribution):
+    """One result of a plugin's search provider; ``name`` identifies the record (``sales.quote.42``)."""
+
+    title: str = ""
+    url: str = ""
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class DataFormat(Contribution):
+    """An import/export format (``contacts.vcard``); ``read``/``write`` stream records."""
+
+    label: str = ""
+    extension: str = ""
+    read: Callable[..., Any] | None = None
+    write: Callable[..., Any] | None = None
+    options: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,100 @@
+"""Engine, declarative base and sessions.
+
+SQLite is configured for concurrent embedded use (WAL, foreign keys, a busy timeout, and write
+transactions that start with ``BEGIN IMMEDIATE`` so a reader never fails mid-way when upgrading to a
+writer). PostgreSQL needs nothing special.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Iterator
+
+from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from .config import Settings
+
+#: Deterministic constraint names, so Alembic can drop what it created on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Model(DeclarativeBase):
+    """Declarative base shared by the core and every plugin (one ``MetaData`` for all tables)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.sqlalchemy_url
+    if url.startswith("sqlite"):
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        # Python 3.11's sqlite3 has no autocommit attribute: disable its own transaction handling
+        # and let the "begin" listener below emit BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        mode = "DEFERRED" if connection.get_execution_options().get("xrm_read_only") else "IMMEDIATE"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """The engine and session factory of one platform instance."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def session(self, tenant_id: int | None = None, *, all_tenants: bool = False) -> Session:
+        """A new session scoped to ``tenant_id``.
+
+        ``all_tenants=True`` is for platform operations (migrations, tenant administration, purges);
+        without it and without a tenant, any statement on a tenant-owned table fails closed.
+        """
+        session = self._sessions()
+        session.info["tenant_id"] = tenant_id
+        session.info["all_tenants"] = all_tenants
+        return session
+
+    @contextmanager
+    def transaction(self, tenant_id: int | None = None, *, all_tenants: bool = False) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on any exception."""
+        with self.session(tenant_id, all_tenants=all_tenants) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

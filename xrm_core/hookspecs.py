@@ -1,0 +1,278 @@
+"""The hook specifications: the public contract between the platform and its plugins.
+
+Every hook is named ``xrm_*``, is called with keyword arguments only, and an implementation may
+accept any subset of the arguments (new arguments can be added without breaking plugins). The
+platform calls each plugin's implementation separately: one that raises is logged with the plugin's
+name and skipped, the others still run, and repeated failures for a tenant disable the plugin for
+that tenant. Hooks that take a ``tenant`` are only called for plugins enabled for that tenant.
+
+Changes follow :data:`HOOKSPEC_VERSION`: arguments are only ever added (minor version); removing or
+renaming a hook or argument is a major version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint
+    from sqlalchemy.orm import Session
+
+    from .contributions import (
+        DashboardWidget,
+        DataFormat,
+        EventHandler,
+        EventType,
+        NavEntry,
+        Panel,
+        PartyRole,
+        Permission,
+        RelationshipType,
+        SearchHit,
+        WorkflowAction,
+        WorkflowTrigger,
+    )
+    from .models import Tenant
+
+#: Version of this contract; plugins built for another major version are refused.
+HOOKSPEC_VERSION = "1.0"
+
+PROJECT = "xrm"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Boot: called once per process, when the platform assembles itself. Not tenant-specific.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def xrm_models() -> Iterable[type]:
+    """Declare the plugin's SQLAlchemy models.
+
+    Called once at start-up, after the plugin's module is imported.
+
+    :returns: The model classes (subclasses of ``xrm_sdk.Model``). Each table name must start with
+        ``<plugin>_``; tenant-owned models mix in ``xrm_sdk.TenantScoped``.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_migrations() -> str | Path:
+    """Declare where the plugin's Alembic revisions live.
+
+    Called when the platform builds its migration environment (``xrm db …``, start-up checks).
+    The plugin's first revision has ``down_revision = None`` and ``branch_labels = ("<plugin>",)``.
+
+    :returns: The path of the folder holding the revision files.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_blueprints() -> Iterable[Blueprint]:
+    """Declare the plugin's API routes and web views.
+
+    Called once when the Flask application is created.
+
+    :returns: Flask blueprints named ``<plugin>`` or ``<plugin>_<something>``, mounted under
+        ``/<plugin>`` and ``/api/<plugin>`` respectively when no URL prefix is set. For a tenant where the
+        plugin is disabled their routes answer 404.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_permissions() -> Iterable[Permission]:
+    """Declare the permissions the plugin checks.
+
+    Called when permissions are listed for roles and for admins.
+
+    :returns: ``Permission("<plugin>.<resource>.<action>", label)`` objects.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_party_roles() -> Iterable[PartyRole]:
+    """Declare roles a party can play (customer, supplier, employee, …).
+
+    :returns: ``PartyRole(code, label)`` objects; a code already declared by another plugin is refused.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_relationship_types() -> Iterable[RelationshipType]:
+    """Declare relationship types between parties.
+
+    :returns: ``RelationshipType(code, forward_label, inverse_label, symmetric)`` objects; a code
+        already declared by another plugin is refused.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_event_types() -> Iterable[EventType]:
+    """Declare the domain events the plugin publishes.
+
+    :returns: ``EventType("<plugin>.<entity>.<verb>", description, schema)`` objects.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_event_handlers() -> Iterable[EventHandler]:
+    """Declare the plugin's reactions to domain events.
+
+    :returns: ``EventHandler("<plugin>.<handler>", pattern, handle)`` objects; ``handle(event)`` is
+        called after the event's transaction committed, only for tenants where the plugin is enabled.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_workflow_triggers() -> Iterable[WorkflowTrigger]:
+    """Declare triggers admins can start workflows from, beyond events and schedules.
+
+    :returns: ``WorkflowTrigger("<plugin>.<trigger>", label, description)`` objects.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_workflow_actions() -> Iterable[WorkflowAction]:
+    """Declare steps admins can use in workflows.
+
+    :returns: ``WorkflowAction("<plugin>.<action>", label, params, run)`` objects; ``params`` is a
+        marshmallow schema validated when the workflow is saved.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_import_export_formats() -> Iterable[DataFormat]:
+    """Declare file formats for import and export.
+
+    :returns: ``DataFormat("<plugin>.<format>", label, extension, read, write)`` objects.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_cli_commands() -> Iterable[click.Command]:
+    """Declare the plugin's command-line commands.
+
+    Called when the ``xrm`` command starts. The commands are grouped under ``xrm <plugin>``.
+
+    :returns: click commands.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_settings_schema() -> Any:
+    """Declare the plugin's per-tenant settings.
+
+    Called when settings are read, validated or edited (manifests, admin console).
+
+    :returns: A marshmallow ``Schema`` class or instance; its ``load`` validates and fills defaults.
+
+    .. versionadded:: 1.0
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Tenant: called for one tenant, only where the plugin is enabled.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def xrm_tenant_setup(tenant: Tenant, session: Session) -> None:
+    """Prepare a tenant when the plugin is enabled for it (default records, settings).
+
+    Called inside the enabling transaction, within a savepoint: if it raises, the plugin is not
+    enabled and the reason is reported. It must be idempotent, as enabling again calls it again.
+
+    :param tenant: The tenant.
+    :param session: A session scoped to the tenant.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_demo_data(tenant: Tenant, session: Session) -> None:
+    """Add sample data to a demo tenant.
+
+    Called by ``xrm demo`` after every plugin has been enabled for the tenant, in dependency order.
+
+    :param tenant: The demo tenant.
+    :param session: A session scoped to the tenant.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_navigation(tenant: Tenant) -> Iterable[NavEntry]:
+    """Contribute main-navigation entries.
+
+    Called when a page is rendered for a user of ``tenant``.
+
+    :returns: ``NavEntry("<plugin>.<entry>", label, url, order)`` objects.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_party_panels(tenant: Tenant, party: Any) -> Iterable[Panel]:
+    """Contribute panels to a party's page.
+
+    :param party: The party being shown (already permission-checked).
+    :returns: ``Panel("<plugin>.<panel>", title, render, order)`` objects.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_dashboard_widgets(tenant: Tenant) -> Iterable[DashboardWidget]:
+    """Contribute dashboard widgets.
+
+    :returns: ``DashboardWidget("<plugin>.<widget>", title, render)`` objects.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_search(tenant: Tenant, session: Session, query: str, limit: int) -> Iterable[SearchHit]:
+    """Search the plugin's records for the global search box.
+
+    :param session: A session scoped to the tenant and to the searching user's permissions.
+    :param query: What the user typed.
+    :param limit: The most hits wanted from this plugin.
+    :returns: ``SearchHit("<plugin>.<kind>.<id>", title, url, score)`` objects.
+
+    .. versionadded:: 1.0
+    """

@@ -1,0 +1,82 @@
+"""The core's own tables: tenants, per-tenant plugin state, users and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import Model, utcnow
+from .tenancy import TenantScoped
+
+#: Tables that are not tenant-owned on purpose; a meta-test checks every other table is.
+PLATFORM_TABLES = frozenset({"core_tenants"})
+
+
+class TenantStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Tenant(Model):
+    """A customer of the platform: the hard boundary around all of its data."""
+
+    __tablename__ = "core_tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Short, stable, URL-safe identifier used by the CLI and manifests.
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[TenantStatus] = mapped_column(
+        Enum(TenantStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=TenantStatus.ACTIVE,
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TenantPlugin(TenantScoped, Model):
+    """Whether one installed plugin is enabled for one tenant, and its settings there."""
+
+    __tablename__ = "core_tenant_plugins"
+    __table_args__ = (UniqueConstraint("tenant_id", "plugin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(63))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Why the platform disabled it (repeated failures), shown to integrators.
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class User(TenantScoped, Model):
+    """A person who signs in to one tenant."""
+
+    __tablename__ = "core_users"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(TenantScoped, Model):
+    """One thing that happened to a tenant's configuration or data; appended, never changed."""
+
+    __tablename__ = "core_audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: Who did it: ``user:<id>``, ``cli``, ``platform`` or ``plugin:<name>``.
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("core_users.id", ondelete="SET NULL"))

@@ -1,0 +1,1 @@
+"""Plugin discovery, dependency resolution and isolated hook calls."""

@@ -1,0 +1,68 @@
+"""Per-request context: the platform, the tenant, and a session scoped to that tenant."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request, session as cookie_session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .errors import TenantScopeError
+from .models import Tenant, TenantStatus
+from .platform import Platform
+
+#: Header naming the tenant of an API request until authentication binds users to tenants.
+TENANT_HEADER = "X-XRM-Tenant"
+
+
+def platform() -> Platform:
+    return current_app.extensions["xrm"]
+
+
+def current_tenant() -> Tenant | None:
+    """The tenant of the current request, or ``None`` outside any tenant."""
+    if "xrm_tenant" not in g:
+        g.xrm_tenant = _resolve_tenant()
+    return g.xrm_tenant
+
+
+def _resolve_tenant() -> Tenant | None:
+    slug = request.headers.get(TENANT_HEADER) or cookie_session.get("tenant")
+    if not slug:
+        return None
+    with platform().db.session(all_tenants=True) as session:
+        return session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.status == TenantStatus.ACTIVE))
+
+
+def db_session() -> Session:
+    """The request's session, scoped to the request's tenant; closed when the request ends.
+
+    Safe methods (GET, HEAD, OPTIONS) get a read-only transaction so that, on SQLite, readers
+    never queue behind the single writer.
+    """
+    if "xrm_session" not in g:
+        tenant = current_tenant()
+        session = platform().db.session(tenant.id if tenant else None)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            session.connection(execution_options={"xrm_read_only": True})
+        g.xrm_session = session
+    return g.xrm_session
+
+
+def enabled_plugins() -> list[str]:
+    if "xrm_enabled" not in g:
+        g.xrm_enabled = platform().enabled_plugins(db_session()) if current_tenant() else []
+    return g.xrm_enabled
+
+
+def require_tenant() -> Tenant:
+    tenant = current_tenant()
+    if tenant is None:
+        raise TenantScopeError("no active tenant selected for this request")
+    return tenant
+
+
+def close_request_session(_exc: BaseException | None = None) -> None:
+    session = g.pop("xrm_session", None)
+    if session is not None:
+        session.close()
+    platform().apply_circuit_breakers()
