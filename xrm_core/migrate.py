@@ -83,28 +83,36 @@ def _check_resolved(platform: Platform) -> None:
 def current(platform: Platform, connection: Connection) -> dict[str, str | None]:
     """Branch -> the revision the database is at (``None`` for a branch not installed yet)."""
     script = _script(platform)
-    heads = MigrationContext.configure(connection).get_current_heads()
-    at: dict[str, str | None] = {b: None for b in branches(platform)}
-    for head in heads:
-        for label in _labels_of(script, head):
-            at[label] = head
-    return at
+    applied = _applied(script, connection)
+    return {
+        branch: next((rev for rev in _chain(script, branch) if rev in applied), None)
+        for branch in branches(platform)
+    }
 
 
-def _labels_of(script: ScriptDirectory, revision: str) -> set[str]:
-    labels: set[str] = set()
-    for rev in script.iterate_revisions(revision, "base"):
-        labels |= set(rev.branch_labels)
-    return labels
+def _applied(script: ScriptDirectory, connection: Connection) -> set[str]:
+    """Every revision in the database, including those the recorded heads depend on."""
+    applied: set[str] = set()
+    for head in MigrationContext.configure(connection).get_current_heads():
+        applied |= {rev.revision for rev in script.iterate_revisions(head, "base")}
+    return applied
+
+
+def _chain(script: ScriptDirectory, branch: str) -> list[str]:
+    """The branch's own revisions, newest first (dependencies on other branches excluded)."""
+    chain: list[str] = []
+    rev = script.get_revision(f"{branch}@head")
+    while rev is not None:
+        chain.append(rev.revision)
+        rev = script.get_revision(rev.down_revision) if isinstance(rev.down_revision, str) else None
+    return chain
 
 
 def plan(platform: Platform, connection: Connection) -> list[Step]:
     """The revisions ``upgrade`` would apply, in the order it would apply them."""
     _check_resolved(platform)
     script = _script(platform)
-    applied: set[str] = set()
-    for head in MigrationContext.configure(connection).get_current_heads():
-        applied |= {rev.revision for rev in script.iterate_revisions(head, "base")}
+    applied = _applied(script, connection)
     steps: list[Step] = []
     for branch in branches(platform):
         for rev in reversed(list(script.iterate_revisions(f"{branch}@head", "base"))):
@@ -135,8 +143,14 @@ def downgrade(platform: Platform, branch: str, target: str = "base") -> None:
     """Take one branch down to ``target`` (``base`` removes the plugin's tables entirely)."""
     if branch not in branches(platform):
         raise MigrationError(f"no migrations are installed for {branch!r}")
-    if branch == CORE and target == "base" and len(current_heads(platform)) > 1:
-        raise MigrationError("downgrade every plugin before taking the core to base")
+    if target == "base":
+        with platform.db.engine.connect() as connection:
+            installed = [b for b, rev in current(platform, connection).items() if rev and b != branch]
+        dependents = installed if branch == CORE else [
+            b for b in installed if b in platform.plugins and branch in platform.plugins[b].requires
+        ]
+        if dependents:
+            raise MigrationError(f"downgrade {', '.join(dependents)} before taking {branch!r} to base")
     destination = f"{branch}@{target}" if target == "base" else target
     _script(platform)
     _run_atomically(platform, lambda config: command.downgrade(config, destination), None)

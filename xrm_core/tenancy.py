@@ -9,6 +9,9 @@ statements on a connection) is not scoped: it is reserved for migrations and ben
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import ForeignKey, event, inspect
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
@@ -21,6 +24,21 @@ class TenantScoped:
     tenant_id: Mapped[int] = mapped_column(
         ForeignKey("core_tenants.id", ondelete="CASCADE"), index=True, nullable=False
     )
+
+
+@contextmanager
+def scoped_to(session: Session, tenant_id: int) -> Iterator[Session]:
+    """Narrow a (platform) session to one tenant for a block, in the same transaction.
+
+    Used to hand plugins a tenant-scoped session while a platform operation (enabling a plugin,
+    applying a manifest) spans tenants.
+    """
+    saved = dict(session.info)
+    session.info.update(tenant_id=tenant_id, all_tenants=False)
+    try:
+        yield session
+    finally:
+        session.info.update(saved)
 
 
 def _scope(session: Session) -> tuple[bool, int | None]:

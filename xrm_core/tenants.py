@@ -21,6 +21,7 @@ from .audit import record
 from .errors import Conflict, NotFound, PluginError
 from .models import Tenant, TenantPlugin, TenantStatus
 from .platform import Platform
+from .tenancy import scoped_to
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -90,7 +91,7 @@ def enable_plugin(platform: Platform, session: Session, tenant: Tenant, name: st
         session.add(row)
         session.flush()
         try:
-            with session.begin_nested():
+            with scoped_to(session, tenant.id), session.begin_nested():
                 platform.host.call_plugin(plugin, "xrm_tenant_setup", tenant=tenant, session=session)
         except Exception as exc:
             raise PluginError(f"plugin {plugin!r} failed to set up tenant {tenant.slug!r}: {exc}") from exc

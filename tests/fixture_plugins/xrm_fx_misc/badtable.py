@@ -1,0 +1,16 @@
+from sqlalchemy.orm import Mapped, mapped_column
+
+import xrm_sdk as xrm
+
+MANIFEST = xrm.Manifest(name="badtable", title="Bad table")
+
+
+class Thing(xrm.TenantScoped, xrm.Model):
+    __tablename__ = "things_of_someone_else"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+@xrm.hookimpl
+def xrm_models():
+    return [Thing]
