@@ -107,6 +107,8 @@ def xrm_permissions() -> Iterable[Permission]:
 def xrm_party_roles() -> Iterable[PartyRole]:
     """Declare roles a party can play (customer, supplier, employee, …).
 
+    Called when the party graph builds its role catalogue and when admins list roles.
+
     :returns: ``PartyRole(code, label)`` objects; a code already declared by another plugin is refused.
 
     .. versionadded:: 1.0
@@ -116,6 +118,8 @@ def xrm_party_roles() -> Iterable[PartyRole]:
 @hookspec
 def xrm_relationship_types() -> Iterable[RelationshipType]:
     """Declare relationship types between parties.
+
+    Called when the party graph builds its type catalogue (merged with tenant-defined types).
 
     :returns: ``RelationshipType(code, forward_label, inverse_label, symmetric)`` objects; a code
         already declared by another plugin is refused.
@@ -128,6 +132,8 @@ def xrm_relationship_types() -> Iterable[RelationshipType]:
 def xrm_event_types() -> Iterable[EventType]:
     """Declare the domain events the plugin publishes.
 
+    Called when the event catalogue is built (publishing, webhooks, workflow editors).
+
     :returns: ``EventType("<plugin>.<entity>.<verb>", description, schema)`` objects.
 
     .. versionadded:: 1.0
@@ -137,6 +143,8 @@ def xrm_event_types() -> Iterable[EventType]:
 @hookspec
 def xrm_event_handlers() -> Iterable[EventHandler]:
     """Declare the plugin's reactions to domain events.
+
+    Called when the event relay builds its subscriber list.
 
     :returns: ``EventHandler("<plugin>.<handler>", pattern, handle)`` objects; ``handle(event)`` is
         called after the event's transaction committed, only for tenants where the plugin is enabled.
@@ -149,6 +157,8 @@ def xrm_event_handlers() -> Iterable[EventHandler]:
 def xrm_workflow_triggers() -> Iterable[WorkflowTrigger]:
     """Declare triggers admins can start workflows from, beyond events and schedules.
 
+    Called when the workflow engine builds its trigger catalogue.
+
     :returns: ``WorkflowTrigger("<plugin>.<trigger>", label, description)`` objects.
 
     .. versionadded:: 1.0
@@ -158,6 +168,8 @@ def xrm_workflow_triggers() -> Iterable[WorkflowTrigger]:
 @hookspec
 def xrm_workflow_actions() -> Iterable[WorkflowAction]:
     """Declare steps admins can use in workflows.
+
+    Called when the workflow engine builds its action catalogue and validates a saved workflow.
 
     :returns: ``WorkflowAction("<plugin>.<action>", label, params, run)`` objects; ``params`` is a
         marshmallow schema validated when the workflow is saved.
@@ -169,6 +181,8 @@ def xrm_workflow_actions() -> Iterable[WorkflowAction]:
 @hookspec
 def xrm_import_export_formats() -> Iterable[DataFormat]:
     """Declare file formats for import and export.
+
+    Called when import and export list the formats they offer.
 
     :returns: ``DataFormat("<plugin>.<format>", label, extension, read, write)`` objects.
 
@@ -238,6 +252,7 @@ def xrm_navigation(tenant: Tenant) -> Iterable[NavEntry]:
 
     Called when a page is rendered for a user of ``tenant``.
 
+    :param tenant: The tenant of the page.
     :returns: ``NavEntry("<plugin>.<entry>", label, url, order)`` objects.
 
     .. versionadded:: 1.0
@@ -248,6 +263,9 @@ def xrm_navigation(tenant: Tenant) -> Iterable[NavEntry]:
 def xrm_party_panels(tenant: Tenant, party: Any) -> Iterable[Panel]:
     """Contribute panels to a party's page.
 
+    Called when a party's page is rendered for a user of ``tenant``.
+
+    :param tenant: The party's tenant.
     :param party: The party being shown (already permission-checked).
     :returns: ``Panel("<plugin>.<panel>", title, render, order)`` objects.
 
@@ -259,6 +277,9 @@ def xrm_party_panels(tenant: Tenant, party: Any) -> Iterable[Panel]:
 def xrm_dashboard_widgets(tenant: Tenant) -> Iterable[DashboardWidget]:
     """Contribute dashboard widgets.
 
+    Called when a dashboard of ``tenant`` is rendered.
+
+    :param tenant: The tenant of the dashboard.
     :returns: ``DashboardWidget("<plugin>.<widget>", title, render)`` objects.
 
     .. versionadded:: 1.0
@@ -269,6 +290,9 @@ def xrm_dashboard_widgets(tenant: Tenant) -> Iterable[DashboardWidget]:
 def xrm_search(tenant: Tenant, session: Session, query: str, limit: int) -> Iterable[SearchHit]:
     """Search the plugin's records for the global search box.
 
+    Called for each global search in ``tenant``.
+
+    :param tenant: The tenant searched.
     :param session: A session scoped to the tenant and to the searching user's permissions.
     :param query: What the user typed.
     :param limit: The most hits wanted from this plugin.

@@ -48,4 +48,6 @@ DISTS = {
     "cyc_a": _dist("cyc_a", "xrm_fx_misc.cyc_a"),
     "cyc_b": _dist("cyc_b", "xrm_fx_misc.cyc_b"),
     "lonely": _dist("lonely", "xrm_fx_misc.lonely"),
+    "kitchen": _dist("kitchen", "xrm_fx_kitchen.plugin"),
+    "rival": _dist("rival", "xrm_fx_misc.rival"),
 }
