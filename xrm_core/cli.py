@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup, ScriptInfo
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
@@ -27,7 +28,8 @@ from .models import Tenant, TenantStatus, User
 from .platform import Platform
 
 console = Console(stderr=True)
-out = Console()
+#: Output names tenants, users and plugins chose: print it as-is, never as Rich markup or emoji codes.
+out = Console(markup=False, emoji=False)
 
 DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.example"
@@ -46,12 +48,13 @@ class XrmGroup(FlaskGroup):
             raise click.ClickException(str(exc)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(super().list_commands(ctx))
         try:
-            names |= set(_plugin_groups(ctx))
+            plugin_groups = _plugin_groups(ctx)
         except XrmError:
-            pass  # the configuration error is reported when a command runs
-        return sorted(names)
+            # The configuration error is reported when a command runs; FlaskGroup's listing
+            # would load the app again and print the error's traceback.
+            return sorted(click.Group.list_commands(self, ctx))
+        return sorted(set(super().list_commands(ctx)) | set(plugin_groups))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return super().get_command(ctx, name) or _plugin_groups(ctx).get(name)
@@ -352,7 +355,7 @@ def plugins_list(info: ScriptInfo) -> None:
         where = [slug for slug, rows in states.items() if name in rows and rows[name].enabled]
         table.add_row(name, str(plugin.version), requires, "ok", ", ".join(where) or "-")
     for name, reason in platform.refused.items():
-        table.add_row(name, "", "", f"[red]refused: {reason}[/red]", "")
+        table.add_row(name, "", "", Text(f"refused: {reason}", style="red"), "")
     out.print(table)
 
 
@@ -366,7 +369,7 @@ def plugins_info(info: ScriptInfo, name: str) -> None:
     if plugin is None:
         raise XrmError(f"plugin {name!r} " + (f"was refused: {platform.refused[name]}" if name in platform.refused else "is not installed"))
     hooks = sorted(c.name for c in platform.host.pm.get_hookcallers(plugin.module) or ())
-    out.print(f"[bold]{plugin.title}[/bold] ({name}) {plugin.version}")
+    out.print(Text.assemble((plugin.title, "bold"), f" ({name}) {plugin.version}"))
     out.print(plugin.description)
     out.print(f"distribution: {plugin.distribution}")
     out.print("requires: " + (", ".join(str(r) for r in plugin.requirements) or "-"))
