@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import zipfile
 
 import click
 import pytest
 import yaml
 from click.testing import CliRunner, Result
 from plugin_dists import DISTS
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from werkzeug.security import check_password_hash
 from xrm_fx_notes.plugin import Note
 
@@ -424,3 +426,46 @@ def test_demo_is_refused_in_production(xrm, monkeypatch):
 
     assert "production" in one_line_error(xrm("demo"))
     assert table_rows(xrm("tenants", "list").stdout) == []
+
+
+def test_a_tenant_set_up_by_commands_exports_a_manifest_that_applies_without_change(xrm, install, tmp_path):
+    install("notes")
+    ok(xrm("init"))
+    ok(xrm("tenants", "create", "acme"))
+    ok(xrm("plugins", "enable", "notes", "--tenant", "acme"))
+    manifest = tmp_path / "acme.yaml"
+    ok(xrm("tenants", "export", "acme", "-o", str(manifest)))
+    assert yaml.safe_load(manifest.read_text())["plugins"]["notes"]["settings"] == {"label": "Notes", "max_length": 500}
+    assert ok(xrm("tenants", "apply", str(manifest))) == "No change: the tenant already matches"
+
+
+def test_purge_archives_the_plugin_data_then_deletes_it(xrm, install, inspect_db, instance):
+    install("notes")
+    ok(xrm("init"))
+    ok(xrm("tenants", "create", "acme"))
+    ok(xrm("tenants", "create", "beta"))
+    for slug in ("acme", "beta"):
+        ok(xrm("plugins", "enable", "notes", "--tenant", slug))
+    assert "disable plugin 'notes'" in one_line_error(xrm("plugins", "purge", "notes", "--tenant", "acme", "--yes"))
+    ok(xrm("plugins", "disable", "notes", "--tenant", "acme"))
+    output = ok(xrm("plugins", "purge", "notes", "--tenant", "acme", "--yes"))
+
+    [archive] = (instance / "archives").glob("acme-notes-*.zip")
+    assert str(archive) in output.replace(" ", "") or archive.name in output
+    with zipfile.ZipFile(archive) as zf:
+        rows = [json.loads(line) for line in zf.read("notes_notes.jsonl").decode().splitlines()]
+        assert json.loads(zf.read("settings.json")) == {"label": "Notes", "max_length": 500}
+    assert [row["text"] for row in rows] == ["Welcome"]
+    with inspect_db.db.engine.connect() as connection:
+        remaining = connection.execute(text(
+            "SELECT t.slug FROM notes_notes n JOIN core_tenants t ON t.id = n.tenant_id")).scalars().all()
+        plugin_rows = connection.execute(text(
+            "SELECT t.slug FROM core_tenant_plugins p JOIN core_tenants t ON t.id = p.tenant_id")).scalars().all()
+    assert remaining == ["beta"] and plugin_rows == ["beta"]
+
+
+def test_an_unusable_database_is_a_one_line_error(xrm, monkeypatch):
+    monkeypatch.setenv("XRM_DATABASE_URL", "not a url")
+    assert "XRM_DATABASE_URL is not a database URL" in one_line_error(xrm("tenants", "list"))
+    monkeypatch.setenv("XRM_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert one_line_error(xrm("tenants", "list")).startswith("Error: the database cannot be used: ")

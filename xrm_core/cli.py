@@ -18,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.security import generate_password_hash
 
 from . import __version__, manifests, migrate, tenants
@@ -46,6 +47,9 @@ class XrmGroup(FlaskGroup):
             return super().invoke(ctx)
         except XrmError as exc:
             raise click.ClickException(str(exc)) from None
+        except DBAPIError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise click.ClickException(f"the database cannot be used: {reason}") from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         try:

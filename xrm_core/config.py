@@ -7,6 +7,9 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from .errors import ConfigurationError
 
 #: Environment variable prefix for every setting.
@@ -65,6 +68,11 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
                 raise ConfigurationError(f"{PREFIX}{name.upper()}={raw!r} is not a valid value") from None
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**values)
+    if settings.database_url:
+        try:
+            make_url(settings.database_url)
+        except ArgumentError:
+            raise ConfigurationError(f"{PREFIX}DATABASE_URL is not a database URL (postgresql+psycopg://user:password@host/db)") from None
     if settings.env not in ("development", "production"):
         raise ConfigurationError(f"{PREFIX}ENV must be 'development' or 'production', not {settings.env!r}")
     if not settings.secret_key:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from . import tenants
@@ -81,17 +81,12 @@ def _validate(platform: Platform, data: dict[str, Any]) -> tuple[str, str | None
 
 
 def _load_settings(platform: Platform, plugin: str, raw: Any) -> dict[str, Any]:
-    schema = platform.host.call_plugin(plugin, "xrm_settings_schema")
-    if schema is None:
-        if raw:
-            raise ManifestError(f"plugins.{plugin}.settings: this plugin has no settings")
-        return {}
-    schema = schema() if isinstance(schema, type) and issubclass(schema, Schema) else schema
     try:
-        return schema.dump(schema.load(raw or {}))
+        return tenants.validated_settings(platform, plugin, raw)
     except ValidationError as exc:
         field_name, message = _first_error(exc.messages)
-        raise ManifestError(f"plugins.{plugin}.settings.{field_name}: {message}") from None
+        where = f"plugins.{plugin}.settings" + ("" if field_name == "_schema" else f".{field_name}")
+        raise ManifestError(f"{where}: {message}") from None
 
 
 def _first_error(messages: Any, prefix: str = "") -> tuple[str, str]:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from marshmallow import Schema, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -76,6 +77,20 @@ def plugin_states(session: Session, tenant: Tenant) -> dict[str, TenantPlugin]:
     return {row.plugin: row for row in rows}
 
 
+def validated_settings(platform: Platform, plugin: str, raw: dict[str, Any] | None) -> dict[str, Any]:
+    """``raw`` checked against the plugin's settings schema, with defaults filled in.
+
+    :raises marshmallow.ValidationError: naming the offending setting.
+    """
+    schema = platform.host.call_plugin(plugin, "xrm_settings_schema")
+    if schema is None:
+        if raw:
+            raise ValidationError({"_schema": ["this plugin has no settings"]})
+        return {}
+    schema = schema() if isinstance(schema, type) and issubclass(schema, Schema) else schema
+    return schema.dump(schema.load(raw or {}))
+
+
 def enable_plugin(platform: Platform, session: Session, tenant: Tenant, name: str, actor: str = "cli") -> list[str]:
     """Enable ``name`` and the plugins it requires; return the names newly enabled, in order.
 
@@ -88,6 +103,7 @@ def enable_plugin(platform: Platform, session: Session, tenant: Tenant, name: st
     for plugin in newly:
         row = states.get(plugin) or TenantPlugin(tenant_id=tenant.id, plugin=plugin, settings={})
         row.enabled, row.disabled_reason = True, None
+        row.settings = validated_settings(platform, plugin, row.settings)
         session.add(row)
         session.flush()
         try:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 from flask import Blueprint, jsonify
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,7 +21,7 @@ class Note(xrm.TenantScoped, xrm.Model):
 
 
 class NotesSettings(Schema):
-    max_length = fields.Integer(load_default=500, validate=lambda n: n > 0)
+    max_length = fields.Integer(load_default=500, validate=validate.Range(min=1))
     label = fields.String(load_default="Notes")
 
 

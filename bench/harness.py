@@ -1,0 +1,508 @@
+"""The benchmark harness: data sets built once per run, cases timed against raw SQL.
+
+Writing a case (in any ``bench/cases_<topic>.py`` module, imported automatically)::
+
+    from bench.harness import Pair, case, dataset
+
+    @dataset("my_data")                      # built once per run, shared by every case that needs it
+    def my_data(ctx): ...                    # insert rows with ctx.bulk_insert(table, rows_iterable, total)
+                                             # and return whatever the cases need (ids, ...)
+
+    @case("topic.operation", "what is compared")
+    def my_case(ctx):
+        data = ctx.need(my_data)
+        def platform():                      # one platform operation, as the application does it
+            with ctx.platform.db.session(tenant_id) as session:
+                return ...
+        def raw():                           # the same work in hand-written SQL on a DBAPI cursor
+            return ctx.raw("SELECT ... WHERE tenant_id = ?", (tenant_id,))
+        return Pair(platform, raw, check=lambda p, r: len(p) == len(r))
+
+Each side is warmed up, checked against the other (``check``), then timed with
+``time.perf_counter``: ``--repeat`` samples, each running the operation enough times to last about
+``--min-sample-ms``; the table shows the median time per operation and platform / raw ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import os
+import pkgutil
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import types
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Table as SATable
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.engine import Engine
+
+from xrm_core.config import load_settings
+from xrm_core.migrate import upgrade
+from xrm_core.platform import Platform
+from xrm_core.plugins.discovery import PluginInfo
+
+console = Console(stderr=True)
+
+#: Default data set at --scale 1: this many tenants, each with USERS_PER_TENANT users.
+TENANTS = 100
+USERS_PER_TENANT = 1_000
+
+
+# -- registry -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    """The two sides of a case: zero-argument callables doing the same work."""
+
+    platform: Callable[[], Any]
+    raw: Callable[[], Any]
+    #: ``check(platform_result, raw_result)`` -> bool: both sides did the same work.
+    check: Callable[[Any, Any], bool] | None = None
+
+
+@dataclass
+class CaseDef:
+    name: str
+    description: str
+    prepare: Callable[[Context], Pair]
+    module: str
+
+
+_CASES: dict[str, CaseDef] = {}
+
+
+def case(
+    name: str, description: str = ""
+) -> Callable[[Callable[[Context], Pair]], Callable[[Context], Pair]]:
+    """Register ``prepare(ctx) -> Pair`` as the benchmark ``name`` (unique, dotted: ``topic.operation``)."""
+
+    def register(prepare: Callable[[Context], Pair]) -> Callable[[Context], Pair]:
+        if name in _CASES:
+            raise ValueError(f"benchmark case {name!r} is defined twice")
+        summary = description or next(iter((prepare.__doc__ or "").strip().splitlines()), "")
+        _CASES[name] = CaseDef(name, summary, prepare, prepare.__module__)
+        return prepare
+
+    return register
+
+
+def dataset(name: str) -> Callable[[Callable[[Context], Any]], Callable[[Context], Any]]:
+    """Mark ``build(ctx)`` as a data set: :meth:`Context.need` builds it once per run and caches the result."""
+
+    def mark(build: Callable[[Context], Any]) -> Callable[[Context], Any]:
+        build.dataset_name = name  # type: ignore[attr-defined]
+        return build
+
+    return mark
+
+
+def load_cases() -> dict[str, CaseDef]:
+    """Import every ``bench/cases_*.py`` module, registering its cases."""
+    package = Path(__file__).parent
+    for info in sorted(pkgutil.iter_modules([str(package)]), key=lambda i: i.name):
+        if info.name.startswith("cases_"):
+            importlib.import_module(f"{__package__}.{info.name}")
+    return _CASES
+
+
+# -- the run context ------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What cases and data sets get: the platform, the engine, the scale, and helpers."""
+
+    platform: Platform
+    scale: float
+    tenants: int
+    users_per_tenant: int
+    seed: int = 1
+    _datasets: dict[str, Any] = field(default_factory=dict)
+    _raw_connection: Any = None
+
+    @property
+    def engine(self) -> Engine:
+        return self.platform.db.engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def need(self, build: Callable[[Context], Any]) -> Any:
+        """The data set ``build`` makes, built on first use."""
+        name = getattr(build, "dataset_name", build.__qualname__)
+        if name not in self._datasets:
+            started = time.perf_counter()
+            self._datasets[name] = build(self)
+            self.analyze()
+            console.log(f"data set [bold]{name}[/] ready in {time.perf_counter() - started:.1f}s")
+        return self._datasets[name]
+
+    def scaled(self, base: int, minimum: int = 1) -> int:
+        return max(minimum, round(base * self.scale))
+
+    # Raw SQL -------------------------------------------------------------------------------------
+
+    def sql(self, statement: str) -> str:
+        """``statement`` written with ``?`` placeholders, in the driver's own paramstyle."""
+        style = self.engine.dialect.paramstyle
+        if style == "qmark":
+            return statement
+        if style in ("format", "pyformat"):
+            return statement.replace("%", "%%").replace("?", "%s")
+        raise NotImplementedError(f"paramstyle {style!r}")
+
+    def raw(self, statement: str, params: Sequence[Any] = (), *, one: bool = False) -> Any:
+        """Run hand-written SQL on a pooled DBAPI connection (checked out and returned, like a session).
+
+        ``statement`` uses ``?`` placeholders. Returns all rows (tuples), or the first with ``one``.
+        """
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(self.sql(statement), params)
+            result = cursor.fetchone() if one else cursor.fetchall()
+            cursor.close()
+            return result
+        finally:
+            connection.close()
+
+    # Data generation -----------------------------------------------------------------------------
+
+    def bulk_insert(
+        self, table: SATable, rows: Iterable[dict[str, Any]], total: int, batch: int = 5_000
+    ) -> int:
+        """Insert ``rows`` into ``table`` with Core executemany in batches, showing a progress bar."""
+        done = 0
+        with _progress() as progress, self.engine.begin() as connection:
+            task = progress.add_task(table.name, total=total)
+            for chunk in _chunks(rows, batch):
+                connection.execute(table.insert(), chunk)
+                done += len(chunk)
+                progress.advance(task, len(chunk))
+        return done
+
+    def analyze(self) -> None:
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold blue]{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- timing ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    description: str
+    platform_ms: float
+    raw_ms: float
+    platform_spread: float
+    raw_spread: float
+    #: Calls per timed sample (platform, raw).
+    loops: tuple[int, int]
+    error: str | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.platform_ms / self.raw_ms if self.raw_ms else float("inf")
+
+
+def _calibrate(fn: Callable[[], Any], min_sample_s: float) -> int:
+    """How many calls make one sample last at least ``min_sample_s``."""
+    loops = 1
+    while True:
+        started = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_sample_s or loops >= 1_000_000:
+            return loops
+        loops = max(loops * 2, int(loops * min_sample_s / max(elapsed, 1e-9) * 1.2))
+
+
+def _sample(fn: Callable[[], Any], loops: int) -> float:
+    """Seconds per call, averaged over ``loops`` calls (garbage collection paused, as timeit does)."""
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        return (time.perf_counter() - started) / loops
+    finally:
+        gc.enable()
+
+
+def measure(definition: CaseDef, ctx: Context, repeat: int, min_sample_s: float) -> Result:
+    pair = definition.prepare(ctx)
+    got_platform, got_raw = pair.platform(), pair.raw()  # warm-up, and proof of equal work
+    if pair.check is not None and not pair.check(got_platform, got_raw):
+        raise AssertionError(
+            f"{definition.name}: the platform and raw SQL results differ "
+            f"({_describe(got_platform)} vs {_describe(got_raw)})"
+        )
+    platform_loops = _calibrate(pair.platform, min_sample_s)
+    raw_loops = _calibrate(pair.raw, min_sample_s)
+    platform_times: list[float] = []
+    raw_times: list[float] = []
+    for _ in range(repeat):  # interleaved, so drift affects both sides alike
+        platform_times.append(_sample(pair.platform, platform_loops))
+        raw_times.append(_sample(pair.raw, raw_loops))
+    return Result(
+        name=definition.name,
+        description=definition.description,
+        platform_ms=statistics.median(platform_times) * 1000,
+        raw_ms=statistics.median(raw_times) * 1000,
+        platform_spread=_spread(platform_times),
+        raw_spread=_spread(raw_times),
+        loops=(platform_loops, raw_loops),
+    )
+
+
+def _spread(times: list[float]) -> float:
+    """Interquartile range relative to the median, in percent."""
+    if len(times) < 4:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(times, n=4)
+    return (q3 - q1) / statistics.median(times) * 100
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    return repr(value)[:80]
+
+
+# -- the platform under test ----------------------------------------------------------------------
+
+
+def _fake_plugins(names: Sequence[str]) -> list[PluginInfo]:
+    """Installed-looking plugins without hooks, so per-tenant plugin lookups have something to find."""
+    return [
+        PluginInfo(
+            name=name,
+            distribution=f"xrm-bench-{name}",
+            version=Version("1.0"),
+            summary="benchmark stand-in",
+            requirements=[Requirement("xrm-core")],
+            module=types.ModuleType(f"xrm_bench_{name}"),
+        )
+        for name in names
+    ]
+
+
+#: Plugin names the benchmark platform pretends are installed (see cases_foundation).
+BENCH_PLUGINS = ("bench_a", "bench_b", "bench_c", "bench_d", "bench_e", "bench_f")
+
+
+class _Instance:
+    """A throwaway database: a SQLite file in a temp folder, or a fresh schema on PostgreSQL."""
+
+    def __init__(self, database_url: str | None, keep: bool):
+        self.keep = keep
+        self.folder = Path(tempfile.mkdtemp(prefix="xrm-bench-"))
+        self.schema: str | None = None
+        self.admin: Engine | None = None
+        self.url = ""
+        if database_url:
+            url = make_url(database_url)
+            self.schema = f"xrm_bench_{secrets.token_hex(4)}"
+            self.admin = create_engine(url)
+            with self.admin.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+            options = " ".join(filter(None, [url.query.get("options", ""), f"-csearch_path={self.schema}"]))
+            self.url = url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+    def cleanup(self) -> None:
+        if self.keep:
+            console.log(f"kept: {self.folder}" + (f", schema {self.schema}" if self.schema else ""))
+            return
+        if self.admin is not None:
+            with self.admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            self.admin.dispose()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def build_platform(instance: _Instance) -> Platform:
+    settings = load_settings(instance_path=instance.folder, database_url=instance.url, env="development")
+    platform = Platform(settings=settings, plugins=_fake_plugins(BENCH_PLUGINS))
+    steps = upgrade(platform)
+    console.log(f"schema: {len(steps)} migration(s) applied on {platform.db.engine.dialect.name}")
+    return platform
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Time platform operations against hand-written raw SQL doing the same work.",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=float(os.environ.get("XRM_BENCH_SCALE", "1")),
+        metavar="N",
+        help=f"data set size factor: 1 = {TENANTS} tenants x {USERS_PER_TENANT:,} users "
+        f"({TENANTS * USERS_PER_TENANT:,} rows in core_users); 0.05 = 5 tenants; 10 = 1,000 tenants",
+    )
+    parser.add_argument("--users-per-tenant", type=int, default=USERS_PER_TENANT, metavar="N")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("XRM_BENCH_DATABASE_URL", ""),
+        help="run on this database (e.g. postgresql+psycopg://...) in a throwaway schema; default: SQLite in a temp folder",
+    )
+    parser.add_argument("-k", "--filter", default="", help="only cases whose name contains this text")
+    parser.add_argument("--repeat", type=int, default=15, help="timed samples per side (median reported)")
+    parser.add_argument("--min-sample-ms", type=float, default=10.0, help="minimum duration of one sample")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument("--keep", action="store_true", help="keep the temp instance folder / schema")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    cases = load_cases()
+    selected = [c for name, c in sorted(cases.items()) if args.filter in name]
+    if args.list:
+        for c in selected:
+            print(f"{c.name:<36} {c.description}")
+        return 0
+    if not selected:
+        console.print(f"[red]no benchmark case matches {args.filter!r}")
+        return 2
+
+    instance = _Instance(args.database_url or None, args.keep)
+    results: list[Result] = []
+    failed = 0
+    ctx: Context | None = None
+    try:
+        platform = build_platform(instance)
+        ctx = Context(
+            platform=platform,
+            scale=args.scale,
+            tenants=max(1, round(TENANTS * args.scale)),
+            users_per_tenant=max(1, args.users_per_tenant),
+        )
+        console.log(
+            f"data set: {ctx.tenants:,} tenants x {ctx.users_per_tenant:,} users "
+            f"= {ctx.tenants * ctx.users_per_tenant:,} rows in core_users"
+        )
+        for definition in selected:
+            console.log(f"running [bold]{definition.name}[/]")
+            try:
+                results.append(measure(definition, ctx, max(1, args.repeat), args.min_sample_ms / 1000))
+            except Exception as exc:  # noqa: BLE001 -- one broken case must not hide the others
+                failed += 1
+                console.log(f"[red]{definition.name} failed: {type(exc).__name__}: {exc}")
+                if os.environ.get("XRM_BENCH_TRACEBACK"):
+                    console.print_exception(max_frames=8)
+                results.append(
+                    Result(
+                        definition.name,
+                        definition.description,
+                        0,
+                        0,
+                        0,
+                        0,
+                        (0, 0),
+                        f"{type(exc).__name__}: {exc}",
+                    )
+                )
+        platform.db.dispose()
+    finally:
+        instance.cleanup()
+
+    assert ctx is not None
+    print_table(results, ctx)
+    if args.json:
+        args.json.write_text(json.dumps(_as_json(results, ctx), indent=2))
+    return 1 if failed else 0
+
+
+def print_table(results: list[Result], ctx: Context) -> None:
+    out = Console(width=None if sys.stdout.isatty() else 120)
+    table = Table(
+        title=f"XRM benchmarks on {ctx.dialect} — {ctx.tenants:,} tenants x {ctx.users_per_tenant:,} users",
+        caption="median time per operation (± interquartile range); ratio = platform / raw SQL",
+    )
+    table.add_column("case", style="bold", no_wrap=True)
+    table.add_column("platform ms", justify="right", no_wrap=True)
+    table.add_column("raw SQL ms", justify="right", no_wrap=True)
+    table.add_column("ratio", justify="right", no_wrap=True)
+    for r in results:
+        if r.error:
+            table.add_row(r.name, "—", "—", "[red]error")
+            continue
+        colour = "green" if r.ratio < 2 else "yellow" if r.ratio < 5 else "red"
+        table.add_row(
+            r.name,
+            f"{r.platform_ms:.3f} ±{r.platform_spread:.0f}%",
+            f"{r.raw_ms:.3f} ±{r.raw_spread:.0f}%",
+            f"[{colour}]{r.ratio:.2f}x",
+        )
+    out.print(table)
+    for r in results:
+        out.print(f"[bold]{r.name}[/]: {r.description}" + (f"\n  [red]{r.error}" if r.error else ""))
+
+
+def _as_json(results: list[Result], ctx: Context) -> dict[str, Any]:
+    return {
+        "dialect": ctx.dialect,
+        "tenants": ctx.tenants,
+        "users_per_tenant": ctx.users_per_tenant,
+        "python": sys.version.split()[0],
+        "results": [
+            {
+                "case": r.name,
+                "platform_ms": r.platform_ms,
+                "raw_ms": r.raw_ms,
+                "ratio": None if r.error else r.ratio,
+                "loops": r.loops,
+                "error": r.error,
+            }
+            for r in results
+        ],
+    }
