@@ -24,7 +24,8 @@ from xrm_core.plugins.discovery import discover
 FIXTURE_PLUGINS = Path(__file__).parent / "fixture_plugins"
 sys.path.insert(0, str(FIXTURE_PLUGINS))
 
-from plugin_dists import DISTS, Dist  # noqa: E402  (needs the path above)
+from plugin_dists import DISTS, Dist
+
 
 @pytest.fixture
 def database_url():

@@ -8,8 +8,8 @@ from sqlalchemy import event, func, select, text
 from xrm_core import migrate, tenants
 from xrm_core.config import load_settings
 from xrm_core.errors import ConfigurationError
-from xrm_core.platform import Platform
 from xrm_core.models import AuditEntry
+from xrm_core.platform import Platform
 
 
 def test_production_refuses_a_missing_or_weak_secret_key(tmp_path):

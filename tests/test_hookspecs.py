@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from flask.cli import ScriptInfo
 from packaging.version import Version
 from sqlalchemy import func, select
+from xrm_fx_notes.plugin import Note
 
 from xrm_core import contributions as c
 from xrm_core import hookspecs, manifests, migrate, tenants
@@ -20,7 +21,6 @@ from xrm_core.app import create_app
 from xrm_core.cli import cli
 from xrm_core.errors import PluginError
 from xrm_core.models import Tenant
-from xrm_fx_notes.plugin import Note
 
 SPECS = {name: fn for name, fn in vars(hookspecs).items() if name.startswith("xrm_") and callable(fn)}
 

@@ -2,14 +2,14 @@
 
 import pytest
 from sqlalchemy import delete, func, inspect, select, update
+from xrm_fx_notes.plugin import Note
+from xrm_fx_tasks.plugin import Task
 
 from xrm_core import tenants
 from xrm_core.db import Model
 from xrm_core.errors import TenantScopeError
 from xrm_core.models import PLATFORM_TABLES, User
 from xrm_core.tenancy import TenantScoped, scoped_to
-from xrm_fx_notes.plugin import Note
-from xrm_fx_tasks.plugin import Task
 
 
 @pytest.fixture
@@ -115,8 +115,7 @@ def test_platform_sessions_see_every_tenant_and_can_narrow_to_one(platform, two_
 def test_foreign_keys_are_enforced_on_every_backend(platform, two_tenants):
     """Foreign keys are enforced (SQLite too): a note cannot point at a missing tenant."""
     acme, _ = two_tenants
-    with pytest.raises(Exception) as excinfo:
-        with platform.db.transaction(all_tenants=True) as session:
-            session.add(Note(text="orphan", tenant_id=999_999))
+    with pytest.raises(Exception) as excinfo, platform.db.transaction(all_tenants=True) as session:
+        session.add(Note(text="orphan", tenant_id=999_999))
     assert "foreign key" in str(excinfo.value).lower()
     assert inspect(platform.db.engine).get_foreign_keys("notes_notes")[0]["referred_table"] == "core_tenants"

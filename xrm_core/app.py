@@ -22,9 +22,9 @@ from . import __version__, web
 from .config import Settings
 from .contributions import NavEntry
 from .errors import Conflict, NotFound, TenantScopeError, XrmError
+from .models import TenantStatus
 from .platform import Platform
 from .problems import problem
-from .models import TenantStatus
 from .tenants import list_tenants
 
 log = logging.getLogger("xrm.app")

@@ -8,8 +8,9 @@ claim the same permission, event or action.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 #: A plugin name: lower-case letters, digits and underscores, starting with a letter. It is also the
 #: table prefix, blueprint name, URL prefix, Alembic branch label and settings namespace.

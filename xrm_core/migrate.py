@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from alembic import command
 from alembic.config import Config
@@ -164,9 +164,8 @@ def current_heads(platform: Platform) -> tuple[str, ...]:
 def _run_atomically(platform: Platform, run: Callable[[Config], object], on_apply: Callable | None) -> None:
     backup = _sqlite_backup(platform) if platform.db.is_sqlite else None
     try:
-        with platform.db.engine.connect() as connection:
-            with connection.begin():
-                run(_config(platform, connection, on_apply))
+        with platform.db.engine.connect() as connection, connection.begin():
+            run(_config(platform, connection, on_apply))
     except Exception as exc:
         if backup is not None:
             _sqlite_restore(platform, backup)

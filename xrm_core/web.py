@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session as cookie_session
+from flask import current_app, g, request
+from flask import session as cookie_session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

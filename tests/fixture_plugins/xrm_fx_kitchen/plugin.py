@@ -1,8 +1,7 @@
 """A plugin that contributes to every declaration hook, some values valid and some not."""
 
-from marshmallow import Schema, fields
-
 import xrm_sdk as xrm
+from marshmallow import Schema, fields
 
 MANIFEST = xrm.Manifest(name="kitchen", title="Kitchen sink")
 

@@ -1,6 +1,5 @@
-from sqlalchemy.orm import Mapped, mapped_column
-
 import xrm_sdk as xrm
+from sqlalchemy.orm import Mapped, mapped_column
 
 MANIFEST = xrm.Manifest(name="badtable", title="Bad table")
 

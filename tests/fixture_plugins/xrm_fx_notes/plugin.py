@@ -3,12 +3,11 @@
 from pathlib import Path
 
 import click
+import xrm_sdk as xrm
 from flask import Blueprint, jsonify
 from marshmallow import Schema, fields, validate
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
-
-import xrm_sdk as xrm
 
 MANIFEST = xrm.Manifest(name="notes", title="Notes", description="Free-text notes.")
 

@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
+import xrm_sdk as xrm
 from flask import Blueprint, jsonify
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
-
-import xrm_sdk as xrm
 
 MANIFEST = xrm.Manifest(name="tasks", title="Tasks", requires=("notes",))
 
