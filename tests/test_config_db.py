@@ -90,9 +90,9 @@ def test_read_only_connections_begin_deferred(sqlite_platform):
     def _log(conn, cursor, statement, *args):
         statements.append(statement)
 
-    with engine.connect().execution_options(xrm_read_only=True) as connection, connection.begin():
-        connection.execute(text("SELECT 1"))
-    with engine.connect() as connection, connection.begin():
-        connection.execute(text("SELECT 1"))
+    with sqlite_platform.db.session(all_tenants=True, read_only=True) as session:
+        session.execute(text("SELECT 1"))
+    with sqlite_platform.db.session(all_tenants=True) as session:
+        session.execute(text("SELECT 1"))
     event.remove(engine, "before_cursor_execute", _log)
     assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]

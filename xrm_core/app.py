@@ -116,7 +116,7 @@ def index():
     if tenant is not None:
         entries = platform.contributions_for_tenant("xrm_navigation", NavEntry, tenant, web.db_session())
         nav = sorted((entry for _plugin, entry in entries), key=lambda e: (e.order, e.label))
-    with platform.db.session(all_tenants=True) as session:
+    with platform.db.session(all_tenants=True, read_only=True) as session:
         tenants = [t for t in list_tenants(session) if t.status is TenantStatus.ACTIVE]
     return render_template(
         "index.html",

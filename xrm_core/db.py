@@ -79,15 +79,19 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def session(self, tenant_id: int | None = None, *, all_tenants: bool = False) -> Session:
+    def session(self, tenant_id: int | None = None, *, all_tenants: bool = False, read_only: bool = False) -> Session:
         """A new session scoped to ``tenant_id``.
 
         ``all_tenants=True`` is for platform operations (migrations, tenant administration, purges);
         without it and without a tenant, any statement on a tenant-owned table fails closed.
+        ``read_only=True`` starts a deferred transaction, so on SQLite the reader never waits for
+        (or blocks) the single writer.
         """
         session = self._sessions()
         session.info["tenant_id"] = tenant_id
         session.info["all_tenants"] = all_tenants
+        if read_only:
+            session.connection(execution_options={"xrm_read_only": True})
         return session
 
     @contextmanager

@@ -30,7 +30,7 @@ def _resolve_tenant() -> Tenant | None:
     slug = request.headers.get(TENANT_HEADER) or cookie_session.get("tenant")
     if not slug:
         return None
-    with platform().db.session(all_tenants=True) as session:
+    with platform().db.session(all_tenants=True, read_only=True) as session:
         return session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.status == TenantStatus.ACTIVE))
 
 
@@ -42,10 +42,8 @@ def db_session() -> Session:
     """
     if "xrm_session" not in g:
         tenant = current_tenant()
-        session = platform().db.session(tenant.id if tenant else None)
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            session.connection(execution_options={"xrm_read_only": True})
-        g.xrm_session = session
+        read_only = request.method in ("GET", "HEAD", "OPTIONS")
+        g.xrm_session = platform().db.session(tenant.id if tenant else None, read_only=read_only)
     return g.xrm_session
 
 
