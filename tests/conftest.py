@@ -26,6 +26,8 @@ sys.path.insert(0, str(FIXTURE_PLUGINS))
 
 from plugin_dists import DISTS, Dist
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def database_url():

@@ -1,0 +1,209 @@
+"""pytest plugin for plugin authors: real platforms, databases and tenants, plus a conformance kit.
+
+Loaded automatically (``pytest11`` entry point) once ``xrm-sdk`` is installed. Choose the plugins a
+test loads with the ``xrm_plugins`` ini option or ``@pytest.mark.xrm_plugins("sales")``; the
+plugins they require are added. Every test gets a fresh database: SQLite in a temporary folder, or
+a new PostgreSQL database on the server ``XRM_TEST_DATABASE_URL`` points to.
+
+A plugin's ``tests/test_contract.py`` is usually just::
+
+    from xrm_sdk.testing import PluginContractTests
+
+    class TestContract(PluginContractTests):
+        plugin = "sales"
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from xrm_core import contributions, migrate, tenants
+from xrm_core.app import create_app
+from xrm_core.config import load_settings
+from xrm_core.db import Model
+from xrm_core.models import Tenant
+from xrm_core.platform import Platform
+from xrm_core.plugins.discovery import discover
+from xrm_core.web import TENANT_HEADER
+
+#: Contribution hooks whose values must be named after the plugin, and the type they return.
+NAMED_HOOKS = {
+    "xrm_permissions": contributions.Permission,
+    "xrm_event_types": contributions.EventType,
+    "xrm_event_handlers": contributions.EventHandler,
+    "xrm_workflow_triggers": contributions.WorkflowTrigger,
+    "xrm_workflow_actions": contributions.WorkflowAction,
+    "xrm_import_export_formats": contributions.DataFormat,
+}
+TEST_TENANT = "test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("xrm_plugins", "installed XRM plugins the tests load (their requirements are added)", type="args")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "xrm_plugins(*names): load these installed XRM plugins for this test")
+
+
+@pytest.fixture
+def xrm_plugin_path() -> list[str] | None:
+    """Folders searched for installed plugins; ``None`` means ``sys.path`` (override to isolate)."""
+    return None
+
+
+@pytest.fixture
+def xrm_database_url() -> Iterator[str]:
+    """A fresh, empty database for this test (``''`` means SQLite in the instance folder)."""
+    server = os.environ.get("XRM_TEST_DATABASE_URL")
+    if not server:
+        yield ""
+        return
+    name = f"xrm_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _wanted_plugins(request: pytest.FixtureRequest) -> list[str]:
+    marker = request.node.get_closest_marker("xrm_plugins")
+    if marker:
+        return list(marker.args)
+    own = getattr(request.cls, "plugin", None)
+    return [own] if own else list(request.config.getini("xrm_plugins"))
+
+
+@pytest.fixture
+def xrm_platform(request, tmp_path, xrm_database_url, xrm_plugin_path) -> Iterator[Platform]:
+    """A migrated platform with the chosen plugins (and what they require) installed."""
+    installed = {info.name: info for info in discover(xrm_plugin_path)}
+    chosen: dict[str, object] = {}
+    pending = _wanted_plugins(request)
+    while pending:
+        name = pending.pop()
+        if name in chosen:
+            continue
+        if name not in installed:
+            pytest.fail(f"plugin {name!r} is not installed (installed: {', '.join(sorted(installed)) or 'none'})")
+        chosen[name] = installed[name]
+        pending.extend(installed[name].requires)
+    settings = load_settings(environ={}, instance_path=tmp_path / "instance", database_url=xrm_database_url)
+    platform = Platform(settings, plugins=list(chosen.values()))
+    if platform.refused:
+        pytest.fail("; ".join(f"plugin {name} refused: {why}" for name, why in platform.refused.items()))
+    migrate.upgrade(platform)
+    yield platform
+    platform.db.dispose()
+
+
+@pytest.fixture
+def xrm_tenant(xrm_platform) -> Tenant:
+    """The tenant ``test``, with every loaded plugin enabled."""
+    with xrm_platform.db.transaction(all_tenants=True) as session:
+        tenant = tenants.create_tenant(session, TEST_TENANT, "Test tenant")
+        for name in xrm_platform.plugins:
+            tenants.enable_plugin(xrm_platform, session, tenant, name)
+    return tenant
+
+
+@pytest.fixture
+def xrm_session(xrm_platform, xrm_tenant) -> Iterator[Session]:
+    """A session scoped to the test tenant; commit explicitly to make changes visible to requests."""
+    with xrm_platform.db.session(xrm_tenant.id) as session:
+        yield session
+
+
+@pytest.fixture
+def xrm_app(xrm_platform):
+    app = create_app(platform=xrm_platform)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def xrm_client(xrm_app, xrm_tenant) -> FlaskClient:
+    """A test client whose requests are made in the test tenant."""
+    client = xrm_app.test_client()
+    client.environ_base[f"HTTP_{TENANT_HEADER.upper().replace('-', '_')}"] = xrm_tenant.slug
+    return client
+
+
+class PluginContractTests:
+    """Checks every plugin must pass; subclass it and set ``plugin``.
+
+    Like Tryton's ``ModuleTestCase``: the platform's rules, tested for free in each plugin's suite.
+    """
+
+    #: The plugin's entry-point name.
+    plugin: str = ""
+
+    def test_plugin_loads(self, xrm_platform):
+        assert self.plugin in xrm_platform.plugins, xrm_platform.refused.get(self.plugin, "not loaded")
+
+    def test_contributions_are_named_after_the_plugin(self, xrm_platform):
+        problems = []
+        for hook, kind in NAMED_HOOKS.items():
+            for name, values in xrm_platform.host.call(hook, only=[self.plugin]):
+                for value in values if isinstance(values, (list, tuple)) else [values]:
+                    problem = (value.check(name) if isinstance(value, kind)
+                               else f"returned {value!r}, not a {kind.__name__}")
+                    if problem:
+                        problems.append(f"{hook}: {problem}")
+        assert problems == []
+
+    def test_tables_match_the_migrations(self, xrm_platform):
+        tables = {t.name for t in xrm_platform.plugin_tables(self.plugin)}
+        with xrm_platform.db.engine.connect() as connection:
+            differences = [
+                diff for diff in compare_metadata(MigrationContext.configure(connection), Model.metadata)
+                if _table_of(diff) in tables
+            ]
+        assert differences == [], "the models and the migrations disagree"
+
+    def test_migrations_go_down_to_base_and_up_again(self, xrm_platform):
+        tables = {t.name for t in xrm_platform.plugin_tables(self.plugin)}
+        if self.plugin not in migrate.branches(xrm_platform):
+            assert tables == set(), "the plugin has tables but no migrations"
+            return
+        migrate.downgrade(xrm_platform, self.plugin)
+        assert not tables & set(inspect(xrm_platform.db.engine).get_table_names())
+        migrate.upgrade(xrm_platform)
+        assert tables <= set(inspect(xrm_platform.db.engine).get_table_names())
+
+    def test_enabling_disabling_and_demo_data(self, xrm_platform, xrm_tenant):
+        with xrm_platform.db.transaction(xrm_tenant.id) as session:
+            xrm_platform.host.call_plugin(self.plugin, "xrm_demo_data", tenant=xrm_tenant, session=session)
+        with xrm_platform.db.transaction(all_tenants=True) as session:
+            tenant = session.get(Tenant, xrm_tenant.id)
+            for name in reversed(list(xrm_platform.plugins)):
+                if name == self.plugin or self.plugin in xrm_platform.plugins[name].requires:
+                    tenants.disable_plugin(xrm_platform, session, tenant, name)
+            assert tenants.enable_plugin(xrm_platform, session, tenant, self.plugin) == [self.plugin]
+
+
+def _table_of(diff) -> str:
+    """The table an Alembic autogenerate difference is about."""
+    if isinstance(diff, list):  # column modifications come grouped: (op, schema, table, column, …)
+        diff = diff[0]
+    operation, subject = diff[0], diff[1]
+    if operation.endswith("_column") or operation.startswith("modify_"):
+        return diff[2]
+    if operation.endswith("_table"):
+        return subject.name
+    if operation.endswith("_fk"):
+        return subject.parent.name
+    return subject.table.name  # indexes and constraints
