@@ -6,14 +6,10 @@ test run on its own fresh PostgreSQL database; without it each test gets its own
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from xrm_core import migrate
 from xrm_core.app import create_app
@@ -30,20 +26,9 @@ pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
-def database_url():
-    """A fresh, empty database for this test ('' means SQLite in the instance folder)."""
-    server = os.environ.get("XRM_TEST_DATABASE_URL")
-    if not server:
-        yield ""
-        return
-    name = f"xrm_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def database_url(xrm_database_url):
+    """A fresh, empty database for this test: the SDK harness's, so both stay the same."""
+    return xrm_database_url
 
 
 @pytest.fixture
