@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import zipfile
 
 import click
@@ -176,7 +177,9 @@ def test_db_upgrade_migrates_installed_plugins_too(xrm, install):
     assert "notes notes_0001" in plan and "tasks tasks_0001" in plan
     assert plan.index("core ") < plan.index("notes notes_0001") < plan.index("tasks tasks_0001")
 
-    assert ok(xrm("db", "upgrade")).startswith("Applied 3 revision(s)")
+    planned = int(re.search(r"(\d+) revision\(s\) to apply", plan).group(1))
+    assert planned >= 3
+    assert ok(xrm("db", "upgrade")).startswith(f"Applied {planned} revision(s)")
     current = ok(xrm("db", "current"))
     assert "notes notes_0001" in current and "tasks tasks_0001" in current
 

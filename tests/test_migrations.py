@@ -3,10 +3,20 @@
 import pytest
 from sqlalchemy import text
 
-from xrm_core import migrate
+from alembic.script import ScriptDirectory
+
+from xrm_core import migrate, schema  # noqa: F401
+from xrm_core.db import Model
 from xrm_core.errors import MigrationError
 
-CORE_TABLES = {"alembic_version", "core_tenants", "core_tenant_plugins", "core_users", "core_audit_log"}
+#: The core's own tables (every model module is loaded by xrm_core.schema), plus Alembic's.
+CORE_TABLES = {t.name for t in Model.metadata.sorted_tables if t.name.startswith("core_")} | {"alembic_version"}
+
+
+def _core_revisions(platform) -> list[str]:
+    """The core's revisions, oldest first, as the migration scripts declare them."""
+    script = ScriptDirectory.from_config(migrate._config(platform))
+    return [rev.revision for rev in reversed(list(script.iterate_revisions("core@head", "base")))]
 
 
 def _at(platform):
@@ -21,7 +31,9 @@ def _plan(platform):
 
 def test_plan_runs_core_then_plugins_in_dependency_order(make_platform):
     platform = make_platform("tasks", "notes")
-    assert _plan(platform) == [("core", "core_0001"), ("notes", "notes_0001"), ("tasks", "tasks_0001")]
+    core = [("core", revision) for revision in _core_revisions(platform)]
+    assert core[0] == ("core", "core_0001")
+    assert _plan(platform) == [*core, ("notes", "notes_0001"), ("tasks", "tasks_0001")]
     assert migrate.table_names(platform) == set()  # planning changes nothing
 
 
@@ -29,9 +41,10 @@ def test_upgrade_brings_every_branch_to_head(make_platform):
     platform = make_platform("notes", "tasks")
     applied = []
     steps = migrate.upgrade(platform, progress=applied.append)
-    assert [s.revision for s in steps] == [s.revision for s in applied] == ["core_0001", "notes_0001", "tasks_0001"]
+    core = _core_revisions(platform)
+    assert [s.revision for s in steps] == [s.revision for s in applied] == [*core, "notes_0001", "tasks_0001"]
     assert migrate.table_names(platform) == CORE_TABLES | {"notes_notes", "tasks_tasks"}
-    assert _at(platform) == {"core": "core_0001", "notes": "notes_0001", "tasks": "tasks_0001"}
+    assert _at(platform) == {"core": core[-1], "notes": "notes_0001", "tasks": "tasks_0001"}
     assert _plan(platform) == [] and migrate.upgrade(platform) == []
 
 
@@ -42,7 +55,7 @@ def test_a_plugin_downgraded_to_base_loses_exactly_its_tables(make_platform):
     assert migrate.table_names(platform) == CORE_TABLES | {"notes_notes", "tasks_tasks"}
     migrate.downgrade(platform, "tasks")
     assert migrate.table_names(platform) == CORE_TABLES | {"notes_notes"}
-    assert _at(platform) == {"core": "core_0001", "notes": "notes_0001", "tasks": None, "ledger": None}
+    assert _at(platform) == {"core": _core_revisions(platform)[-1], "notes": "notes_0001", "tasks": None, "ledger": None}
     migrate.upgrade(platform)  # and back up again
     assert {"tasks_tasks", "ledger_entries"} <= migrate.table_names(platform)
 

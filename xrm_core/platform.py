@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from . import __version__
 from .audit import record
 from .config import Settings, load_settings
+from . import schema  # noqa: F401  (every core table in the metadata)
 from .db import Database, Model
 from .models import Tenant, TenantPlugin
 from .plugins.discovery import PluginInfo, discover

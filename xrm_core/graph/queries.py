@@ -1,0 +1,412 @@
+"""Reading the party graph: neighbours, neighbourhoods and shortest paths, computed in the database.
+
+Each query is answered by one SQL statement (recursive CTEs for the multi-hop ones) that returns
+only the answer, never the graph, and gives the same results on SQLite and PostgreSQL. Small
+lookups come only with a type filter (its codes) or an empty answer (does the party exist?).
+The statements work on the tables with Core constructs, which the ORM's tenant scoping does not
+reach: each one carries the session's tenant explicitly and fails closed without one. They are
+built once per shape (depth, which filters are used) with bound parameters, then reused: building
+one costs more than running it on an indexed graph.
+
+**Dates.** A relationship counts on a day when that day falls within its validity period
+(``valid_from`` and ``valid_to`` inclusive, ``NULL`` meaning unbounded). Every query takes
+``as_of``: a date, :data:`TODAY` (the default, in UTC: a CRM shows the current graph unless asked
+otherwise) or :data:`ALL_TIME` (every relationship that ever held, for history and audits).
+
+**Direction.** Neighbours can be asked for by direction; multi-hop queries follow relationships
+both ways ("how is this supplier connected to that customer?" does not care who employs whom).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from ..errors import NotFound
+from . import GraphRuleError, session_tenant
+from .models import Party, PartyRoleAssignment, Relationship, RelationshipTypeDef
+
+PARTIES: Table = Party.__table__
+ROLES: Table = PartyRoleAssignment.__table__
+TYPES: Table = RelationshipTypeDef.__table__
+RELATIONSHIPS: Table = Relationship.__table__
+
+#: The deepest neighbourhood and the longest path asked for: beyond, a graph of realistic density
+#: reaches most of the tenant, which is an export, not a query.
+MAX_DEPTH = 4
+MAX_HOPS = 6
+DIRECTIONS = ("both", "out", "in")
+
+
+class AsOf(enum.Enum):
+    """The moments an ``as_of`` argument can name besides a date."""
+
+    TODAY = "today"
+    ALL_TIME = "all time"
+
+
+TODAY = AsOf.TODAY
+ALL_TIME = AsOf.ALL_TIME
+
+
+class Neighbour(NamedTuple):
+    relationship: Relationship
+    party: Party
+    #: ``out`` when the asked-about party is the relationship's from-end, ``in`` when it is the
+    #: to-end, ``both`` when the type is symmetric (its stored orientation means nothing).
+    direction: str
+
+
+class Edge(NamedTuple):
+    relationship_id: int
+    from_party_id: int
+    to_party_id: int
+    type_code: str
+
+
+class Neighbourhood(NamedTuple):
+    #: Party id -> the fewest hops from the centre (the centre itself is at 0).
+    distances: dict[int, int]
+    #: Every relationship (matching the filters) between two parties of the neighbourhood.
+    edges: list[Edge]
+
+
+class Path(NamedTuple):
+    #: From the first party to the last.
+    party_ids: list[int]
+    #: ``relationship_ids[i]`` links ``party_ids[i]`` and ``party_ids[i + 1]``.
+    relationship_ids: list[int]
+
+
+def neighbours(
+    session: Session,
+    party_id: int,
+    *,
+    types: str | list[str] | None = None,
+    role: str | None = None,
+    direction: str = "both",
+    as_of: date | AsOf = TODAY,
+) -> list[Neighbour]:
+    """The parties directly related to ``party_id``, with the relationship and its direction.
+
+    :param types: Relationship type codes to follow (``None``: all).
+    :param role: Only neighbours holding this role code on ``as_of`` (for :data:`ALL_TIME`: ever).
+    :param direction: ``out`` (relationships from the party), ``in`` (to it) or ``both``; symmetric
+        relationships count in every direction.
+    :returns: Ordered by the neighbour's display name, then ids; a party linked twice appears twice.
+    :raises NotFound: ``party_id`` is not a party of the session's tenant.
+    """
+    if direction not in DIRECTIONS:
+        raise GraphRuleError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    params = _parameters(session, types, as_of, party_id=party_id, role=role)
+    statement = _neighbours_statement(direction, types is not None, as_of is not ALL_TIME, role is not None)
+    result = [Neighbour(*row) for row in session.execute(statement, params)]
+    if not result:
+        _require_party(session, params["tenant_id"], party_id)
+    return result
+
+
+def neighbourhood(
+    session: Session,
+    party_id: int,
+    depth: int = 1,
+    *,
+    types: str | list[str] | None = None,
+    as_of: date | AsOf = TODAY,
+) -> Neighbourhood:
+    """Every party within ``depth`` hops of ``party_id`` (at most :data:`MAX_DEPTH`), with its
+    distance, and the relationships that connect them (those between two of its parties, ordered
+    by id), following relationships in both directions.
+
+    :raises NotFound: ``party_id`` is not a party of the session's tenant.
+    """
+    if not 0 <= depth <= MAX_DEPTH:
+        raise GraphRuleError(f"a neighbourhood's depth is between 0 and {MAX_DEPTH}, not {depth}")
+    params = _parameters(session, types, as_of, party_id=party_id)
+    found: dict[int, int] = {}
+    edges = []
+    for rel_id, from_id, to_id, code, from_hops, to_hops in session.execute(
+        _neighbourhood_statement(depth, types is not None, as_of is not ALL_TIME), params
+    ):
+        edges.append(Edge(rel_id, from_id, to_id, code))
+        found[from_id], found[to_id] = from_hops, to_hops
+    if not edges:
+        _require_party(session, params["tenant_id"], party_id)
+        found[party_id] = 0
+    return Neighbourhood(found, edges)
+
+
+def shortest_paths(
+    session: Session,
+    from_id: int,
+    to_id: int,
+    max_hops: int = MAX_HOPS,
+    *,
+    types: str | list[str] | None = None,
+    as_of: date | AsOf = TODAY,
+) -> list[Path]:
+    """Every shortest path between two parties of at most ``max_hops`` relationships (at most
+    :data:`MAX_HOPS`), following relationships in both directions; ``[]`` when there is none.
+
+    Two relationships between the same parties make two paths. Paths are ordered by their party
+    ids, then their relationship ids. See :func:`_shortest_paths_statement` for how.
+
+    :raises NotFound: either end is not a party of the session's tenant.
+    """
+    if not 1 <= max_hops <= MAX_HOPS:
+        raise GraphRuleError(f"max_hops is between 1 and {MAX_HOPS}, not {max_hops}")
+    params = _parameters(session, types, as_of, from_id=from_id, to_id=to_id)
+    if from_id == to_id:
+        _require_party(session, params["tenant_id"], from_id)
+        return [Path([from_id], [])]
+    paths = []
+    for start_parties, start_rels, finish_parties, finish_rels in session.execute(
+        _shortest_paths_statement(max_hops, types is not None, as_of is not ALL_TIME), params
+    ):
+        # Each half runs from the middle party to its end: reverse the first, drop the shared middle.
+        parties = _ids(start_parties)[::-1] + _ids(finish_parties)[1:]
+        paths.append(Path(parties, _ids(start_rels)[::-1] + _ids(finish_rels)))
+    if not paths:
+        _require_party(session, params["tenant_id"], from_id)
+        _require_party(session, params["tenant_id"], to_id)
+    return sorted(paths)
+
+
+# -- parameters -----------------------------------------------------------------------------------
+
+
+def _parameters(session: Session, types: str | list[str] | None, as_of: date | AsOf, **values: Any) -> dict[str, Any]:
+    """The bound values of a query: the tenant, the day, the type ids, and ``values``."""
+    tenant_id = session_tenant(session)
+    params = {"tenant_id": tenant_id, **values}
+    if as_of is not ALL_TIME:
+        params["day"] = _day(as_of)
+    if types is not None:
+        codes = [types] if isinstance(types, str) else list(types)
+        ids = dict(session.execute(
+            select(TYPES.c.code, TYPES.c.id).where(TYPES.c.tenant_id == tenant_id, TYPES.c.code.in_(codes))
+        ).all())
+        if unknown := sorted(set(codes) - ids.keys()):
+            raise GraphRuleError(f"unknown relationship type {', '.join(repr(c) for c in unknown)}")
+        params["type_ids"] = list(ids.values())
+    return params
+
+
+def _day(as_of: date | AsOf) -> date:
+    if as_of is TODAY:
+        return datetime.now(UTC).date()
+    if isinstance(as_of, date) and not isinstance(as_of, datetime):
+        return as_of
+    raise TypeError(f"as_of must be a date, TODAY or ALL_TIME, not {as_of!r}")
+
+
+def _require_party(session: Session, tenant_id: int, party_id: int) -> None:
+    found = session.scalar(select(PARTIES.c.id).where(PARTIES.c.id == party_id, PARTIES.c.tenant_id == tenant_id))
+    if found is None:
+        raise NotFound(f"no party #{party_id}")
+
+
+def _ids(delimited: str) -> list[int]:
+    return [int(part) for part in delimited.split(",") if part]
+
+
+# -- statements -----------------------------------------------------------------------------------
+# Bound parameters: tenant_id, day (when dated), type_ids (when filtered by type), and each
+# statement's own (party_id, role, from_id, to_id).
+
+
+@cache
+def _neighbours_statement(direction: str, by_type: bool, dated: bool, by_role: bool) -> Select:
+    r, t = RELATIONSHIPS, TYPES
+    conditions = _edge_conditions(by_type, dated)
+
+    def arcs(own_end: str, other_end: str, label: str) -> Select:
+        statement = (
+            select(
+                r.c.id.label("relationship_id"),
+                r.c[other_end].label("party_id"),
+                case((t.c.symmetric, literal("both", String)), else_=literal(label, String)).label("direction"),
+            )
+            .join_from(r, t, t.c.id == r.c.type_id)
+            .where(r.c[own_end] == bindparam("party_id"), *conditions)
+        )
+        return statement if direction in ("both", label) else statement.where(t.c.symmetric)
+
+    found = union_all(arcs("from_party_id", "to_party_id", "out"), arcs("to_party_id", "from_party_id", "in")).subquery()
+    statement = (
+        select(Relationship, Party, found.c.direction)
+        .join(found, found.c.relationship_id == Relationship.id)
+        .join(Party, and_(Party.id == found.c.party_id, Party.tenant_id == bindparam("tenant_id")))
+        .order_by(Party.display_name, Party.id, Relationship.id)
+    )
+    if by_role:
+        statement = statement.where(
+            exists().where(
+                ROLES.c.tenant_id == bindparam("tenant_id"),
+                ROLES.c.party_id == Party.id,
+                ROLES.c.role == bindparam("role"),
+                *(_valid_on(ROLES) if dated else ()),
+            )
+        )
+    return statement
+
+
+@cache
+def _neighbourhood_statement(depth: int, by_type: bool, dated: bool) -> Select:
+    conditions = _edge_conditions(by_type, dated)
+    distances = _distances(_reach(bindparam("party_id"), depth, conditions, "reach"), "distances")
+    r, start, end = RELATIONSHIPS, distances.alias("start"), distances.alias("finish")
+    return (
+        select(r.c.id, r.c.from_party_id, r.c.to_party_id, TYPES.c.code, start.c.hops, end.c.hops)
+        .select_from(start)
+        .join(r, r.c.from_party_id == start.c.party_id)
+        .join(end, end.c.party_id == r.c.to_party_id)
+        .join(TYPES, TYPES.c.id == r.c.type_id)
+        .where(*conditions)
+        .order_by(r.c.id)
+    )
+
+
+@cache
+def _shortest_paths_statement(max_hops: int, by_type: bool, dated: bool) -> Select:
+    """Every shortest path between ``from_id`` and ``to_id``, as two halves meeting in the middle.
+
+    The parties within half the allowed hops of each end are found with their distances (two
+    recursive CTEs keeping one row per party and distance, so cycles and dense areas cost no more
+    than the parties they reach). A shortest path of length L crosses a party ``ceil(L/2)`` hops
+    from its start and ``floor(L/2)`` from its finish, which both searches reach, and L is the
+    smallest sum of the two distances over the parties both reach. From these middle parties two
+    more recursive CTEs walk back to each end, stepping only to a party one hop closer to it, so
+    they build nothing but shortest half-paths (as comma-separated ids, which both databases
+    concatenate alike); each row of the result is one half from each side of a middle party.
+    """
+    conditions = _edge_conditions(by_type, dated)
+    from_start = _distances(_reach(bindparam("from_id"), (max_hops + 1) // 2, conditions, "reach_start"), "from_start")
+    to_finish = _distances(_reach(bindparam("to_id"), max_hops // 2, conditions, "reach_finish"), "to_finish")
+    meeting = (
+        select(from_start.c.party_id, from_start.c.hops.label("to_start"), to_finish.c.hops.label("to_finish"))
+        .join(to_finish, to_finish.c.party_id == from_start.c.party_id)
+        .cte("meeting")
+    )
+    length = select(func.min(meeting.c.to_start + meeting.c.to_finish)).scalar_subquery()
+    middle = (
+        select(meeting)
+        .where(meeting.c.to_start + meeting.c.to_finish == length, (2 * meeting.c.to_start - length).between(0, 1))
+        .cte("middle")
+    )
+    start_half = _walk_back(middle, middle.c.to_start, from_start, conditions, "start_half")
+    finish_half = _walk_back(middle, middle.c.to_finish, to_finish, conditions, "finish_half")
+    return (
+        select(start_half.c.parties, start_half.c.relationships, finish_half.c.parties, finish_half.c.relationships)
+        .join_from(start_half, finish_half, finish_half.c.middle_id == start_half.c.middle_id)
+        .where(start_half.c.hops == 0, finish_half.c.hops == 0)
+    )
+
+
+def _reach(centre_id: ColumnElement[int], radius: int, conditions: list[ColumnElement[bool]], name: str) -> CTE:
+    """``(party_id, hops)`` for every party and every number of hops (up to ``radius``) by which a
+    walk from the centre reaches it.
+
+    ``UNION`` (not ``UNION ALL``) keeps one row per party and number of hops, so the recursion
+    stops on cycles and costs at most ``radius + 1`` rows per party reached. It starts from the
+    centre only if the centre is the tenant's, and follows only the tenant's relationships.
+    """
+    r = RELATIONSHIPS
+    reach = (
+        select(PARTIES.c.id.label("party_id"), literal(0, Integer).label("hops"))
+        .where(PARTIES.c.id == centre_id, PARTIES.c.tenant_id == bindparam("tenant_id"))
+        .cte(name, recursive=True)
+    )
+    other = _other_end(reach.c.party_id)
+    step = (
+        select(other, reach.c.hops + 1)
+        .select_from(reach)
+        .join(r, or_(r.c.from_party_id == reach.c.party_id, r.c.to_party_id == reach.c.party_id))
+        .where(reach.c.hops < radius, *conditions)
+    )
+    return reach.union(step)
+
+
+def _distances(reach: CTE, name: str) -> CTE:
+    """``(party_id, hops)``: the fewest hops to each party reached."""
+    return select(reach.c.party_id, func.min(reach.c.hops).label("hops")).group_by(reach.c.party_id).cte(name)
+
+
+def _walk_back(middle: CTE, middle_hops: ColumnElement[int], distances: CTE, conditions: list, name: str) -> CTE:
+    """Every shortest path from each middle party back to the end ``distances`` is measured from.
+
+    Each step goes to a party one hop closer to that end, so every walk is a shortest path and
+    never revisits a party; ``parties`` and ``relationships`` accumulate ids as comma-separated
+    strings. Complete rows have ``hops = 0``.
+    """
+    r = RELATIONSHIPS
+    walk = select(
+        middle.c.party_id.label("middle_id"),
+        middle.c.party_id.label("party_id"),
+        middle_hops.label("hops"),
+        cast(middle.c.party_id, Text).label("parties"),
+        cast(literal(""), Text).label("relationships"),
+    ).cte(name, recursive=True)
+    other = _other_end(walk.c.party_id)
+    step = (
+        select(
+            walk.c.middle_id,
+            other,
+            walk.c.hops - 1,
+            walk.c.parties + "," + cast(other, Text),
+            walk.c.relationships + "," + cast(r.c.id, Text),
+        )
+        .select_from(walk)
+        .join(r, or_(r.c.from_party_id == walk.c.party_id, r.c.to_party_id == walk.c.party_id))
+        .join(distances, and_(distances.c.party_id == other, distances.c.hops == walk.c.hops - 1))
+        .where(walk.c.hops > 0, *conditions)
+    )
+    return walk.union_all(step)
+
+
+def _other_end(party_id: ColumnElement[int]) -> ColumnElement[int]:
+    """The end of a relationship that is not ``party_id``: walking the graph both ways."""
+    r = RELATIONSHIPS
+    return case((r.c.from_party_id == party_id, r.c.to_party_id), else_=r.c.from_party_id)
+
+
+def _edge_conditions(by_type: bool, dated: bool) -> list[ColumnElement[bool]]:
+    """Conditions on ``core_relationships`` for the relationships a query may follow."""
+    r = RELATIONSHIPS
+    conditions = [r.c.tenant_id == bindparam("tenant_id"), *(_valid_on(r) if dated else ())]
+    if by_type:
+        conditions.append(r.c.type_id.in_(bindparam("type_ids", expanding=True)))
+    return conditions
+
+
+def _valid_on(table: Table) -> list[ColumnElement[bool]]:
+    """Conditions for rows of ``table`` (with a validity period) that hold on the bound ``day``."""
+    day = bindparam("day", type_=Date)
+    return [
+        or_(table.c.valid_from.is_(None), table.c.valid_from <= day),
+        or_(table.c.valid_to.is_(None), table.c.valid_to >= day),
+    ]
