@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it: bootstrap, import contracts, the test suite on SQLite, then the
-# test suite again on a throwaway PostgreSQL server (scripts/postgres.sh). Every phase runs even
-# when an earlier one failed (bootstrap excepted); the exit code is non-zero if any failed.
+# test suite again on a throwaway PostgreSQL server (scripts/postgres.sh). A throwaway Redis server
+# (scripts/redis.sh) serves both test phases as the Celery broker of the scale-out tests. Every
+# phase runs even when an earlier one failed (bootstrap excepted); the exit code is non-zero if any
+# failed.
 #
 #   scripts/test.sh [PYTEST ARGS...]      # e.g. scripts/test.sh -x -k tenancy
 # Environment:
 #   XRM_TEST_POSTGRES_URL=...   use this PostgreSQL database instead of starting a server
 #   XRM_TEST_SKIP_POSTGRES=1    skip the PostgreSQL phase (reported, and counted as a failure in CI)
+#   XRM_TEST_REDIS_URL=...      use this Redis server instead of starting one
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +50,15 @@ header "import contracts (lint-imports)"
 lint_path="$ROOT/tests/fixture_plugins"
 PYTHONPATH="$lint_path${PYTHONPATH:+:$PYTHONPATH}" .venv/bin/lint-imports --no-cache --no-logo
 record "lint-imports" $?
+
+# Redis for both pytest phases (the scale-out tests fail, rather than skip, without it in CI).
+if [[ -z "${XRM_TEST_REDIS_URL:-}" ]]; then
+    # shellcheck source=scripts/redis.sh
+    source scripts/redis.sh
+    xrm_redis_start || record "Redis server" 1
+else
+    echo "==> using XRM_TEST_REDIS_URL"
+fi
 
 header "pytest on SQLite"
 .venv/bin/pytest -q "$@"

@@ -355,14 +355,16 @@ def test_creating_the_same_user_twice_is_a_one_line_error(xrm):
     ok(xrm("init"))
     ok(xrm("tenants", "create", "acme"))
     args = ("users", "create", "--tenant", "acme", "--email", "ann@example.com", "--password-stdin")
-    ok(xrm(*args, input="long enough\n"))
+    ok(xrm(*args, input="long enough to pass\n"))
 
-    assert one_line_error(xrm(*args, input="long enough\n")) == "Error: user ann@example.com already exists in acme"
+    assert one_line_error(xrm(*args, input="long enough to pass\n")) == "Error: user ann@example.com already exists in acme"
 
 
 @pytest.mark.parametrize("email, password, expected", [
-    ("ann@example.com", "short\n", "Error: the password must have at least 8 characters"),
+    ("ann@example.com", "short\n", "Error: the password must have at least 12 characters"),
     ("not-an-address", "long enough\n", "Error: 'not-an-address' is not an e-mail address"),
+    ("ann@example.com", "password1234\n", "Error: this password is among the most common ones: choose another"),
+    ("annabelle@example.com", "annabelle-in-2026\n", "Error: the password must not contain your e-mail address"),
 ])
 def test_users_create_refuses_bad_input_and_creates_nobody(xrm, inspect_db, email, password, expected):
     ok(xrm("init"))
@@ -379,7 +381,7 @@ def test_users_create_in_an_unknown_tenant_is_a_one_line_error(xrm):
     ok(xrm("init"))
 
     result = xrm("users", "create", "--tenant", "ghost", "--email", "a@b.example", "--password-stdin",
-                 input="long enough\n")
+                 input="long enough to pass\n")
 
     assert one_line_error(result) == "Error: no tenant 'ghost'"
 

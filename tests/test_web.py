@@ -12,7 +12,12 @@ from xrm_core import __version__, migrate, tenants
 from xrm_core.app import create_app
 from xrm_core.models import AuditEntry, TenantPlugin, TenantStatus
 from xrm_core.problems import PROBLEM_JSON
-from xrm_core.web import TENANT_HEADER
+from xrm_core.identity.bootstrap import ensure_administrator
+from xrm_sdk.testing import administrator_headers
+
+
+#: Slug -> headers authenticating as an administrator of that tenant (filled by create_tenant).
+CREDENTIALS: dict[str, dict[str, str]] = {}
 
 
 def create_tenant(platform, slug: str, *plugins: str) -> int:
@@ -20,7 +25,9 @@ def create_tenant(platform, slug: str, *plugins: str) -> int:
         tenant = tenants.create_tenant(session, slug, slug.title())
         for plugin in plugins:
             tenants.enable_plugin(platform, session, tenant, plugin)
-        return tenant.id
+        tenant_id = tenant.id
+    CREDENTIALS[slug] = administrator_headers(platform, tenant_id)
+    return tenant_id
 
 
 def enable(platform, slug: str, plugin: str) -> None:
@@ -33,8 +40,22 @@ def disable(platform, slug: str, plugin: str) -> None:
         tenants.disable_plugin(platform, session, tenants.get_tenant(session, slug), plugin)
 
 
+def sign_in(platform, client, slug: str) -> None:
+    """Sign in through the login form, CSRF token included, as a new administrator of ``slug``."""
+    with platform.db.transaction(all_tenants=True) as session:
+        tenant_id = tenants.get_tenant(session, slug).id
+    with platform.db.transaction(tenant_id) as session:
+        ensure_administrator(session, platform, "browser@acme.test", "a long passphrase for signing in")
+    form = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    response = client.post("/login", data={"csrf_token": token, "tenant": slug, "email": "browser@acme.test",
+                                           "password": "a long passphrase for signing in"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
 def as_tenant(slug: str) -> dict[str, str]:
-    return {TENANT_HEADER: slug}
+    """Act as an administrator of ``slug`` (an unknown tenant gets a token that matches nothing)."""
+    return CREDENTIALS.get(slug, {"Authorization": "Bearer xrm_unknown"})
 
 
 def nav_links(html: str) -> list[str]:
@@ -130,14 +151,13 @@ def test_a_request_only_sees_its_own_tenants_data(platform, client):
     assert client.get("/notes/", headers=as_tenant("globex")).get_json() == {"notes": ["Welcome", "globex secret"]}
 
 
-def test_the_tenant_chosen_in_the_browser_is_kept_in_the_session_cookie(platform, client):
+def test_a_browser_signed_in_to_a_tenant_works_in_that_tenant(platform, client):
     create_tenant(platform, "acme", "notes")
     assert client.get("/notes/").status_code == 404
 
-    response = client.post("/tenant", data={"tenant": "acme"})
+    sign_in(platform, client, "acme")
 
-    assert response.status_code == 302
-    assert client.get("/notes/").status_code == 200
+    assert client.get("/notes/").get_json() == {"notes": ["Welcome"]}
 
 
 # -- home page and navigation --------------------------------------------------------------------
@@ -154,16 +174,13 @@ def test_navigation_shows_only_the_enabled_plugins(platform, client):
     assert nav_links(client.get("/").get_data(as_text=True)) == []
 
 
-def test_home_page_lists_active_tenants_to_choose_from(platform, client):
+def test_the_home_page_never_names_tenants_to_anonymous_visitors(platform, client):
     create_tenant(platform, "acme")
-    create_tenant(platform, "globex")
-    with platform.db.transaction(all_tenants=True) as session:
-        tenants.set_status(session, tenants.get_tenant(session, "globex"), TenantStatus.SUSPENDED)
 
     html = client.get("/").get_data(as_text=True)
 
-    assert '<option value="acme"' in html
-    assert '<option value="globex"' not in html
+    assert 'href="/login"' in html
+    assert "Acme" not in html and "acme" not in html
 
 
 # -- API -----------------------------------------------------------------------------------------
@@ -316,3 +333,4 @@ def test_failures_are_counted_per_tenant(flaky_platform):
 
     assert flaky_state(flaky_platform, acme).enabled is False
     assert flaky_state(flaky_platform, globex).enabled is True
+

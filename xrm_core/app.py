@@ -10,22 +10,20 @@ from flask import (
     abort,
     current_app,
     jsonify,
-    redirect,
     render_template,
     request,
-    url_for,
 )
-from flask import session as cookie_session
-from werkzeug.exceptions import HTTPException
 
 from . import __version__, web
+from .api import API_PREFIX, ApiBlueprint, system
+from .api.errors import CLIENT_ERRORS, problem_for
+from .api.openapi import XrmApi, init_api
 from .config import Settings
+from .identity import views as identity_views
+from .identity.authentication import init_authentication
 from .contributions import NavEntry
-from .errors import Conflict, NotFound, TenantScopeError, XrmError
-from .models import TenantStatus
 from .platform import Platform
 from .problems import problem
-from .tenants import list_tenants
 
 log = logging.getLogger("xrm.app")
 core = Blueprint("core", __name__)
@@ -42,23 +40,35 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         SESSION_COOKIE_SECURE=platform.settings.is_production,
     )
     app.extensions["xrm"] = platform
+    init_authentication(app)
     app.register_blueprint(core)
-    app.extensions["xrm.blueprint_owners"] = _register_plugin_blueprints(app, platform)
+    app.register_blueprint(identity_views.blueprint)
+    api = app.extensions["xrm.api"] = init_api(app)
+    api.register_blueprint(system.blueprint, url_prefix=API_PREFIX)
+    app.extensions["xrm.blueprint_owners"] = _register_plugin_blueprints(app, api, platform)
     app.before_request(_hide_disabled_plugins)
     app.teardown_appcontext(web.close_request_session)
-    _register_error_handlers(app)
+    _register_error_handlers(app)  # after init_api: replaces flask-smorest's JSON error bodies
     return app
 
 
-def _register_plugin_blueprints(app: Flask, platform: Platform) -> dict[str, str]:
+def _register_plugin_blueprints(app: Flask, api: XrmApi, platform: Platform) -> dict[str, str]:
+    """Mount each plugin's blueprints; API blueprints always under ``/api/v1/<plugin>``.
+
+    An ``ApiBlueprint``'s own ``url_prefix`` is appended to the plugin's, so a plugin can never
+    answer outside its own part of the API; its routes also go into the OpenAPI document.
+    """
     owners: dict[str, str] = {}
     for plugin, blueprints in platform.host.call("xrm_blueprints"):
         for bp in blueprints or ():
             if not isinstance(bp, Blueprint) or not (bp.name == plugin or bp.name.startswith(plugin + "_")):
                 log.error("plugin %s: blueprint %r must be named %r or '%s_…'", plugin, bp, plugin, plugin)
                 continue
-            prefix = bp.url_prefix or (f"/{plugin}" if bp.name == plugin else f"/api/{plugin}")
-            app.register_blueprint(bp, url_prefix=prefix)
+            if isinstance(bp, ApiBlueprint):
+                api.register_blueprint(bp, url_prefix=f"{API_PREFIX}/{plugin}{bp.url_prefix or ''}")
+            else:
+                app.register_blueprint(bp, url_prefix=bp.url_prefix or (
+                    f"/{plugin}" if bp.name == plugin else f"/api/{plugin}"))
             owners[bp.name] = plugin
     return owners
 
@@ -77,23 +87,17 @@ def _wants_json() -> bool:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    """Client errors as RFC 9457 problems under /api (an HTML page elsewhere); bugs as a bare 500."""
+
+    def _client_error(exc: Exception):
+        found = problem_for(exc)
         if _wants_json():
-            return problem(exc.code or 500, exc.name, exc.description or "")
-        return render_template("error.html", status=exc.code, title=exc.name, detail=exc.description), exc.code
+            return found.response()
+        page = render_template("error.html", status=found.status, title=found.title, detail=found.detail)
+        return page, found.status, list(found.headers)
 
-    def _known(status: int, title: str):
-        def handler(exc: XrmError):
-            if _wants_json():
-                return problem(status, title, str(exc))
-            return render_template("error.html", status=status, title=title, detail=str(exc)), status
-
-        return handler
-
-    app.register_error_handler(NotFound, _known(404, "Not Found"))
-    app.register_error_handler(Conflict, _known(409, "Conflict"))
-    app.register_error_handler(TenantScopeError, _known(403, "No tenant"))
+    for kind in CLIENT_ERRORS:
+        app.register_error_handler(kind, _client_error)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -116,12 +120,9 @@ def index():
     if tenant is not None:
         entries = platform.contributions_for_tenant("xrm_navigation", NavEntry, tenant, web.db_session())
         nav = sorted((entry for _plugin, entry in entries), key=lambda e: (e.order, e.label))
-    with platform.db.session(all_tenants=True, read_only=True) as session:
-        tenants = [t for t in list_tenants(session) if t.status is TenantStatus.ACTIVE]
     return render_template(
         "index.html",
         tenant=tenant,
-        tenants=tenants,
         nav=nav,
         plugins=platform.plugins,
         enabled=web.enabled_plugins(),
@@ -130,35 +131,13 @@ def index():
     )
 
 
-@core.post("/tenant")
-def choose_tenant():
-    """Select the tenant to work in (until sign-in binds each user to a tenant)."""
-    cookie_session["tenant"] = request.form.get("tenant", "")
-    return redirect(url_for("core.index"))
-
-
 @core.get("/api/health")
 def health():
-    """Liveness and version, for load balancers and monitors."""
-    return jsonify(status="ok", version=__version__)
+    """Unversioned alias of ``/api/v1/health``, kept for monitors configured before it."""
+    return jsonify(system.health_status())
 
 
 @core.get("/api/plugins")
 def api_plugins():
-    """Installed plugins, and whether each is enabled for the request's tenant."""
-    platform = web.platform()
-    enabled = set(web.enabled_plugins())
-    return jsonify(
-        plugins=[
-            {
-                "name": name,
-                "version": str(info.version),
-                "title": info.title,
-                "description": info.description,
-                "requires": list(info.requires),
-                "enabled": name in enabled,
-            }
-            for name, info in platform.plugins.items()
-        ],
-        refused=platform.refused,
-    )
+    """Unversioned alias of ``/api/v1/plugins``."""
+    return jsonify(system.installed_plugins())

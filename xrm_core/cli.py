@@ -19,12 +19,15 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
-from werkzeug.security import generate_password_hash
 
 from . import __version__, manifests, migrate, tenants
 from .app import create_app
 from .audit import record
 from .errors import ConfigurationError, XrmError
+from .events import deadletter
+from .events.bus import get_bus
+from .identity.bootstrap import ensure_administrator
+from .identity.passwords import hash_password
 from .models import Tenant, TenantStatus, User
 from .platform import Platform
 
@@ -36,7 +39,6 @@ DEMO_TENANT = "demo"
 DEMO_ADMIN = "admin@demo.example"
 #: Documented in the README; ``xrm demo`` refuses to run in production.
 DEMO_PASSWORD = "xrm-demo-password"
-MIN_PASSWORD_LENGTH = 8
 
 
 class XrmGroup(FlaskGroup):
@@ -130,8 +132,35 @@ def serve(info: ScriptInfo, host: str, port: int, threads: int) -> None:
     pending = _pending_steps(app.extensions["xrm"])
     if pending:
         raise XrmError(f"the database needs {len(pending)} migration(s): run 'xrm db upgrade' first")
-    out.print(f"XRM {__version__} serving on http://{host}:{port}/ (Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="xrm")
+    bus = get_bus(app.extensions["xrm"])
+    bus.start()  # embedded: delivers events in-process; with XRM_BROKER_URL: relays them to the workers
+    mode = "relayed to 'xrm worker' processes" if bus.scale_out else "delivered in-process"
+    out.print(f"XRM {__version__} serving on http://{host}:{port}/ (events {mode}; Ctrl+C to stop)")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="xrm")
+    finally:
+        bus.stop()
+
+
+@cli.command()
+@click.option("--concurrency", default=4, show_default=True, help="Deliveries run at once (threads).")
+@click.option("--loglevel", default="INFO", show_default=True, help="Celery log level.")
+@pass_platform
+def worker(info: ScriptInfo, concurrency: int, loglevel: str) -> None:
+    """Run a Celery worker delivering events (scale-out: needs XRM_BROKER_URL).
+
+    Start as many as needed, on as many machines as needed; each also relays the outbox, so events
+    committed by a web process that died before relaying them are still delivered.
+    """
+    platform = platform_of(info)
+    if not platform.settings.broker_url:
+        raise ConfigurationError(
+            "XRM_BROKER_URL is not set: without a broker, 'xrm serve' delivers events itself "
+            "(set XRM_BROKER_URL=redis://host:6379/0 to run workers)"
+        )
+    from .events.tasks import run_worker
+
+    run_worker(get_bus(platform), concurrency=concurrency, loglevel=loglevel.upper())
 
 
 def _pending_steps(platform: Platform) -> list[migrate.Step]:
@@ -161,9 +190,7 @@ def demo(info: ScriptInfo) -> None:
             newly += tenants.enable_plugin(platform, session, tenant, name, actor="cli")
     with platform.db.transaction(tenant_id) as session:
         tenant = session.get(Tenant, tenant_id)
-        if session.scalar(select(User.id).where(User.email == DEMO_ADMIN)) is None:
-            session.add(User(email=DEMO_ADMIN, display_name="Demo Admin",
-                             password_hash=generate_password_hash(DEMO_PASSWORD), is_admin=True))
+        ensure_administrator(session, platform, DEMO_ADMIN, DEMO_PASSWORD, "Demo Admin")
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Sample data", total=len(newly))
             for name in newly:
@@ -427,6 +454,94 @@ def plugins_purge(info: ScriptInfo, name: str, tenant_slug: str, yes: bool) -> N
     out.print(f"Purged {name} for {tenant_slug}; archive: {archive}")
 
 
+# -- events -------------------------------------------------------------------------------------
+
+
+@cli.group("events")
+def events_group() -> None:
+    """The event log and the dead-letter list: list, failed, retry, replay."""
+
+
+def _since(value: str | None):
+    if value is None:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise XrmError(f"{value!r} is not a date or time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _tenant_id(platform: Platform, slug: str) -> int:
+    with platform.db.session(all_tenants=True, read_only=True) as session:
+        return tenants.get_tenant(session, slug).id
+
+
+@events_group.command("list")
+@_tenant_option
+@click.option("--type", "type_pattern", help="Event type or pattern (sales.*, *.party.created).")
+@click.option("--since", help="Only events at or after this date/time (ISO 8601, UTC unless given).")
+@click.option("--limit", default=50, show_default=True, help="Most events shown, newest first.")
+@pass_platform
+def events_list(info: ScriptInfo, tenant_slug: str, type_pattern: str | None, since: str | None, limit: int) -> None:
+    """The events of a tenant, newest first."""
+    platform = platform_of(info)
+    tenant_id = _tenant_id(platform, tenant_slug)
+    with platform.db.session(tenant_id, read_only=True) as session:
+        rows = deadletter.events(session, type_pattern=type_pattern, since=_since(since), limit=limit)
+    # One line per event (wide values, meant for grep): time, type, subject, actor, event id.
+    for row in rows:
+        out.print(f"{row.occurred_at:%Y-%m-%d %H:%M:%S}  {row.type}  {row.subject_type}:{row.subject_id}  "
+                  f"{row.actor}  {row.event_id}", soft_wrap=True)
+    if not rows:
+        out.print("No events")
+
+
+@events_group.command("failed")
+@click.option("--tenant", "tenant_slug", help="Only this tenant.")
+@pass_platform
+def events_failed(info: ScriptInfo, tenant_slug: str | None) -> None:
+    """The dead-letter list: deliveries that failed every attempt."""
+    platform = platform_of(info)
+    tenant_id = _tenant_id(platform, tenant_slug) if tenant_slug else None
+    with platform.db.session(all_tenants=True, read_only=True) as session:
+        rows = deadletter.failed(session, tenant_id)
+        slugs = {t.id: t.slug for t in tenants.list_tenants(session)}
+    # One line per failed delivery: its id (for 'xrm events retry'), tenant, subscriber, event, error.
+    for row in rows:
+        out.print(f"{row.id}  {slugs.get(row.tenant_id, row.tenant_id)}  {row.subscriber}  {row.event_type}  "
+                  f"{row.event_id}  {row.subject}  attempts={row.attempts}  {row.last_error}", soft_wrap=True)
+    if not rows:
+        out.print("No failed deliveries")
+
+
+@events_group.command("retry")
+@click.argument("delivery_id", type=int)
+@pass_platform
+def events_retry(info: ScriptInfo, delivery_id: int) -> None:
+    """Put failed delivery DELIVERY_ID (from 'xrm events failed') back in the queue."""
+    platform = platform_of(info)
+    with platform.db.transaction(all_tenants=True) as session:
+        deadletter.retry(session, delivery_id)
+    out.print(f"Delivery {delivery_id} queued again")
+
+
+@events_group.command("replay")
+@_tenant_option
+@click.option("--subscriber", required=True, help="Subscriber name (<plugin>.xrm_on_event, <plugin>.<handler>, webhook.<id>).")
+@click.option("--since", required=True, help="Replay events at or after this date/time (ISO 8601).")
+@pass_platform
+def events_replay(info: ScriptInfo, tenant_slug: str, subscriber: str, since: str) -> None:
+    """Deliver a tenant's past events to SUBSCRIBER again, where it has not processed them yet."""
+    platform = platform_of(info)
+    tenant_id = _tenant_id(platform, tenant_slug)
+    with platform.db.transaction(all_tenants=True) as session:
+        count = deadletter.replay(get_bus(platform), session, tenant_id, subscriber, _since(since))
+    out.print(f"Queued {count} event(s) for {subscriber} in {tenant_slug}")
+
+
 # -- users --------------------------------------------------------------------------------------
 
 
@@ -449,17 +564,17 @@ def users_create(info: ScriptInfo, tenant_slug: str, email: str, display_name: s
     if "@" not in email:
         raise XrmError(f"{email!r} is not an e-mail address")
     password = sys.stdin.readline().rstrip("\n") if password_stdin else getpass.getpass("Password: ")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise XrmError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    password_hash = hash_password(password, email=email)
     with platform.db.session(all_tenants=True) as session:
         tenant_id = tenants.get_tenant(session, tenant_slug).id
     with platform.db.transaction(tenant_id) as session:
         if session.scalar(select(User.id).where(User.email == email)) is not None:
             raise XrmError(f"user {email} already exists in {tenant_slug}")
-        user = User(email=email, display_name=display_name or email,
-                    password_hash=generate_password_hash(password), is_admin=admin)
-        session.add(user)
-        session.flush()
+        if admin:
+            ensure_administrator(session, platform, email, password, display_name)
+        else:
+            session.add(User(email=email, display_name=display_name or email, password_hash=password_hash))
+            session.flush()
         record(session, "cli", "user.created", email, admin=admin)
     out.print(f"Created user {email} in {tenant_slug}")
 

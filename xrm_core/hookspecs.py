@@ -37,10 +37,11 @@ if TYPE_CHECKING:
         WorkflowAction,
         WorkflowTrigger,
     )
+    from .events import Event
     from .models import Tenant
 
 #: Version of this contract; plugins built for another major version are refused.
-HOOKSPEC_VERSION = "1.0"
+HOOKSPEC_VERSION = "1.1"
 
 PROJECT = "xrm"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -84,9 +85,11 @@ def xrm_blueprints() -> Iterable[Blueprint]:
 
     Called once when the Flask application is created.
 
-    :returns: Flask blueprints named ``<plugin>`` or ``<plugin>_<something>``, mounted under
-        ``/<plugin>`` and ``/api/<plugin>`` respectively when no URL prefix is set. For a tenant where the
-        plugin is disabled their routes answer 404.
+    :returns: Flask blueprints named ``<plugin>`` or ``<plugin>_<something>``. An
+        ``xrm_sdk.ApiBlueprint`` is mounted under ``/api/v1/<plugin>`` (plus its own prefix) and
+        documented in the OpenAPI document; other blueprints under ``/<plugin>`` (or
+        ``/api/<plugin>`` for ``<plugin>_…`` names) when they set no URL prefix. For a tenant
+        where the plugin is disabled their routes answer 404.
 
     .. versionadded:: 1.0
     """
@@ -300,4 +303,28 @@ def xrm_search(tenant: Tenant, session: Session, query: str, limit: int) -> Iter
     :returns: ``SearchHit("<plugin>.<kind>.<id>", title, url, score)`` objects.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_on_event(tenant: Tenant, event: Event, session: Session) -> None:
+    """React to any domain event of a tenant where the plugin is enabled.
+
+    Called once per event after the transaction that published it committed: by the dispatcher
+    inside ``xrm serve``, or by an ``xrm worker`` when ``XRM_BROKER_URL`` is set. Delivery is at
+    least once, but the effects are applied once: the implementation writes through ``session``,
+    whose transaction also records the event as processed for this plugin, so a redelivery after a
+    crash finds it processed and nothing is applied twice. Events about one subject arrive in the
+    order they were published. If it raises, its writes are rolled back and the event is delivered
+    again later (exponential backoff), up to the retry limit, then dead-lettered
+    (``xrm events failed``); other subscribers are not affected. For one event type at a time,
+    declare an ``EventHandler`` with ``xrm_event_handlers`` instead.
+
+    :param tenant: The event's tenant.
+    :param event: The event: ``id``, ``type`` (``<plugin>.<entity>.<verb>``), ``actor``, ``subject``
+        (``entity``, ``id``), ``related`` party ids, ``occurred_at`` and the validated ``payload``.
+    :param session: A session scoped to the tenant, in the transaction that records the event as
+        processed; do not commit or roll it back.
+
+    .. versionadded:: 1.1
     """

@@ -65,6 +65,10 @@ class User(TenantScoped, Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The user's primary department (records they create land there by default).
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("core_departments.id", ondelete="SET NULL"))
+    #: Bumped on password change, deactivation or "sign out everywhere": older sessions stop working.
+    credential_version: Mapped[int] = mapped_column(default=1)
 
 
 class AuditEntry(TenantScoped, Model):

@@ -15,6 +15,7 @@ from .audit import record
 from .config import Settings, load_settings
 from . import schema  # noqa: F401  (every core table in the metadata)
 from .db import Database, Model
+from .identity import scoping  # noqa: F401  (registers the permission listeners)
 from .models import Tenant, TenantPlugin
 from .plugins.discovery import PluginInfo, discover
 from .plugins.host import PluginHost

@@ -6,3 +6,5 @@ Migrations, the contract kit's model/migration comparison and the tenancy meta-t
 
 from .graph import models as graph_models  # noqa: F401
 from . import models  # noqa: F401
+from .identity import models as identity_models  # noqa: F401
+from .events import models as events_models  # noqa: F401

@@ -1,49 +1,52 @@
-"""Per-request context: the platform, the tenant, and a session scoped to that tenant."""
+"""Per-request context: the platform, the signed-in principal's tenant, and a session scoped to both."""
 
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask import session as cookie_session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import TenantScopeError
+from .identity.authentication import current_principal
+from .identity.scoping import act_as
 from .models import Tenant, TenantStatus
 from .platform import Platform
-
-#: Header naming the tenant of an API request until authentication binds users to tenants.
-TENANT_HEADER = "X-XRM-Tenant"
-
 
 def platform() -> Platform:
     return current_app.extensions["xrm"]
 
 
 def current_tenant() -> Tenant | None:
-    """The tenant of the current request, or ``None`` outside any tenant."""
+    """The tenant of the signed-in user (or API token), or ``None`` for an anonymous request."""
     if "xrm_tenant" not in g:
         g.xrm_tenant = _resolve_tenant()
     return g.xrm_tenant
 
 
 def _resolve_tenant() -> Tenant | None:
-    slug = request.headers.get(TENANT_HEADER) or cookie_session.get("tenant")
-    if not slug:
+    principal = current_principal()
+    if principal is None:
         return None
     with platform().db.session(all_tenants=True, read_only=True) as session:
-        return session.scalar(select(Tenant).where(Tenant.slug == slug, Tenant.status == TenantStatus.ACTIVE))
+        return session.scalar(
+            select(Tenant).where(Tenant.id == principal.tenant_id, Tenant.status == TenantStatus.ACTIVE)
+        )
 
 
 def db_session() -> Session:
-    """The request's session, scoped to the request's tenant; closed when the request ends.
+    """The request's session, scoped to the request's tenant and principal; closed when the request ends.
 
+    Every read is limited to what the principal may see, every write checked against its rights.
     Safe methods (GET, HEAD, OPTIONS) get a read-only transaction so that, on SQLite, readers
     never queue behind the single writer.
     """
     if "xrm_session" not in g:
         tenant = current_tenant()
         read_only = request.method in ("GET", "HEAD", "OPTIONS")
-        g.xrm_session = platform().db.session(tenant.id if tenant else None, read_only=read_only)
+        session = platform().db.session(tenant.id if tenant else None, read_only=read_only)
+        if tenant is not None:
+            act_as(session, current_principal())
+        g.xrm_session = session
     return g.xrm_session
 
 

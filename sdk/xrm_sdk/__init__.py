@@ -7,6 +7,21 @@ are recorded in ``sdk/api.txt`` and a test fails when they change without that f
 
 from importlib.metadata import version as _version
 
+from marshmallow import ValidationError
+
+from xrm_core.api import (
+    ApiBlueprint,
+    Listing,
+    ListQuery,
+    Page,
+    RecordSchema,
+    Schema,
+    check_etag,
+    cursor_paginate,
+    get_for_update,
+    get_or_404,
+    record_etag,
+)
 from xrm_core.contributions import (
     DashboardWidget,
     DataFormat,
@@ -24,7 +39,12 @@ from xrm_core.contributions import (
 )
 from xrm_core.db import Model, utcnow
 from xrm_core.errors import Conflict, NotFound, XrmError
+from xrm_core.events.catalogue import EventError
+from xrm_core.events.envelope import Event, Subject
+from xrm_core.events.outbox import publish
 from xrm_core.hookspecs import HOOKSPEC_VERSION, hookimpl
+from xrm_core.identity.ownership import Owned
+from xrm_core.identity.scoping import PermissionDenied
 from xrm_core.tenancy import TenantScoped
 from xrm_core.web import current_tenant, db_session
 
@@ -32,26 +52,44 @@ __version__ = _version("xrm-sdk")
 
 __all__ = [
     "HOOKSPEC_VERSION",
+    "ApiBlueprint",
     "Conflict",
     "DashboardWidget",
     "DataFormat",
+    "Event",
+    "EventError",
     "EventHandler",
     "EventType",
+    "ListQuery",
+    "Listing",
     "Manifest",
     "Model",
     "NavEntry",
     "NotFound",
+    "Owned",
+    "Page",
     "Panel",
     "PartyRole",
     "Permission",
+    "PermissionDenied",
+    "RecordSchema",
     "RelationshipType",
+    "Schema",
     "SearchHit",
+    "Subject",
     "TenantScoped",
+    "ValidationError",
     "WorkflowAction",
     "WorkflowTrigger",
     "XrmError",
+    "check_etag",
     "current_tenant",
+    "cursor_paginate",
     "db_session",
+    "get_for_update",
+    "get_or_404",
     "hookimpl",
+    "publish",
+    "record_etag",
     "utcnow",
 ]

@@ -34,7 +34,8 @@ from xrm_core.db import Model
 from xrm_core.models import Tenant
 from xrm_core.platform import Platform
 from xrm_core.plugins.discovery import discover
-from xrm_core.web import TENANT_HEADER
+from xrm_core.identity.bootstrap import ensure_administrator
+from xrm_core.identity.tokens import create_token
 
 #: Contribution hooks whose values must be named after the plugin, and the type they return.
 NAMED_HOOKS = {
@@ -135,11 +136,21 @@ def xrm_app(xrm_platform):
 
 
 @pytest.fixture
-def xrm_client(xrm_app, xrm_tenant) -> FlaskClient:
-    """A test client whose requests are made in the test tenant."""
+def xrm_client(xrm_platform, xrm_app, xrm_tenant) -> FlaskClient:
+    """A test client whose requests are made by an administrator of the test tenant."""
     client = xrm_app.test_client()
-    client.environ_base[f"HTTP_{TENANT_HEADER.upper().replace('-', '_')}"] = xrm_tenant.slug
+    headers = administrator_headers(xrm_platform, xrm_tenant.id)
+    client.environ_base["HTTP_AUTHORIZATION"] = headers["Authorization"]
     return client
+
+
+def administrator_headers(platform: Platform, tenant_id: int) -> dict[str, str]:
+    """Request headers authenticating as a new administrator of the tenant (a bearer token)."""
+    with platform.db.transaction(tenant_id) as session:
+        email = f"admin-{uuid.uuid4().hex[:8]}@{TEST_TENANT}.example"
+        user = ensure_administrator(session, platform, email, None, "Test administrator")
+        _, token = create_token(session, user, "tests")
+    return {"Authorization": f"Bearer {token}"}
 
 
 class PluginContractTests:

@@ -49,5 +49,6 @@ DISTS = {
     "cyc_b": _dist("cyc_b", "xrm_fx_misc.cyc_b"),
     "lonely": _dist("lonely", "xrm_fx_misc.lonely"),
     "kitchen": _dist("kitchen", "xrm_fx_kitchen.plugin"),
+    "workshop": _dist("workshop", "xrm_fx_api.plugin"),
     "rival": _dist("rival", "xrm_fx_misc.rival"),
 }

@@ -18,17 +18,21 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Model, utcnow
-from ..models import User
+from ..identity.ownership import Owned
 from ..tenancy import TenantScoped
 
 #: Shared by roles and relationships: a period may be open at either end, but never inverted.
 ORDERED_PERIOD = "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from"
 
 
-class Party(TenantScoped, Model):
-    """A person or an organization the tenant deals with, whatever the roles it plays."""
+class Party(Owned, TenantScoped, Model):
+    """A person or an organization the tenant deals with, whatever the roles it plays.
+
+    Owned: who sees and changes a party follows its owner, team, department and shares.
+    """
 
     __tablename__ = "core_parties"
+    __permission_resource__ = "core.party"
     __table_args__ = (
         # Leading with the tenant serves the tenant's list pages sorted or searched by name.
         Index("ix_core_parties_tenant_id_display_name", "tenant_id", "display_name"),
@@ -39,11 +43,6 @@ class Party(TenantScoped, Model):
     kind: Mapped[str] = mapped_column(String(40))
     display_name: Mapped[str] = mapped_column(String(200))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    owner_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey(User.id, ondelete="SET NULL"), index=True
-    )
-    #: Departments arrive with the permissions work; until then this is a bare number.
-    department_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     #: Bumped by every update; a write based on an older version fails with ``StaleDataError``.
