@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import and_, event, inspect, literal, or_, select
+from sqlalchemy import and_, bindparam, event, inspect, literal, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from ..errors import XrmError
@@ -92,21 +92,37 @@ def _scope_to_principal(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(visible_criteria(principal, action))
 
 
+def _share_lookup():
+    shares = Share.__table__.c
+    return select(shares.id).where(
+        shares.tenant_id == bindparam("tenant_id"),
+        shares.resource == bindparam("resource"),
+        shares.record_id == bindparam("record_id"),
+        shares.action == bindparam("action"),
+        or_(shares.expires_at.is_(None), shares.expires_at > bindparam("now")),
+        or_(
+            and_(shares.grantee_kind == GranteeKind.USER, shares.grantee_id == bindparam("user_id")),
+            and_(shares.grantee_kind == GranteeKind.TEAM, shares.grantee_id.in_(bindparam("team_ids", expanding=True))),
+            and_(shares.grantee_kind == GranteeKind.DEPARTMENT, shares.grantee_id == bindparam("department_id")),
+        ),
+    ).limit(1)
+
+
+#: Built once: constructing the statement per check cost more than running it.
+SHARE_LOOKUP = _share_lookup()
+
+
 def is_shared(session: Session, principal: Principal, obj, action: str) -> bool:
-    grantee = or_(
-        and_(Share.grantee_kind == GranteeKind.USER, Share.grantee_id == (principal.user_id or NO_ID)),
-        and_(Share.grantee_kind == GranteeKind.TEAM, Share.grantee_id.in_(principal.team_ids or (NO_ID,))),
-        and_(Share.grantee_kind == GranteeKind.DEPARTMENT, Share.grantee_id == (principal.department_id or NO_ID)),
-    )
-    found = session.scalar(
-        select(Share.id).where(
-            Share.resource == obj.__permission_resource__,
-            Share.record_id == obj.id,
-            Share.action == action,
-            or_(Share.expires_at.is_(None), Share.expires_at > datetime.now(UTC)),
-            grantee,
-        ).limit(1)
-    )
+    """Whether a live share opens ``obj`` to the principal for ``action`` (one indexed lookup).
+
+    A Core statement with an explicit tenant condition: the ORM's per-statement work is not needed
+    for a yes/no answer on one table.
+    """
+    found = session.connection().execute(SHARE_LOOKUP, {
+        "tenant_id": principal.tenant_id, "resource": obj.__permission_resource__, "record_id": obj.id,
+        "action": action, "now": datetime.now(UTC), "user_id": principal.user_id or NO_ID,
+        "team_ids": sorted(principal.team_ids) or [NO_ID], "department_id": principal.department_id or NO_ID,
+    }).first()
     return found is not None
 
 
