@@ -20,15 +20,28 @@ Writing a case (in any ``bench/cases_<topic>.py`` module, imported automatically
 
 Each side is warmed up, checked against the other (``check``), then timed with
 ``time.perf_counter``: ``--repeat`` samples, each running the operation enough times to last about
-``--min-sample-ms``; the table shows the median time per operation and platform / raw ratio.
+``--min-sample-ms``; the table shows the median time per operation, the 95th percentile of single
+calls, and the platform / raw ratio.
+
+``Pair`` takes options for cases that need them:
+
+* ``per_call=True``: the operation's input changes at every call (another party, another pair of
+  parties), so the median reported is that of single calls rather than of the samples' averages;
+* ``min_calls=N``: at least N timed calls per side, spread over the samples (for a meaningful p95);
+* ``reset=fn``: run after every call of either side, outside the timed part, to undo what the call
+  wrote (so repeated runs do not accumulate data);
+* ``work=(amount, unit)``: what one call does, e.g. ``(20_000, "rows")``: the throughput of both
+  sides is printed after the table.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import json
+import math
 import os
 import pkgutil
 import secrets
@@ -50,7 +63,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Table as SATable
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from xrm_core.config import load_settings
 from xrm_core.migrate import upgrade
@@ -75,6 +88,14 @@ class Pair:
     raw: Callable[[], Any]
     #: ``check(platform_result, raw_result)`` -> bool: both sides did the same work.
     check: Callable[[Any, Any], bool] | None = None
+    #: Each call works on another input: report the median of single calls, not of samples' averages.
+    per_call: bool = False
+    #: At least this many timed calls per side, spread over the samples.
+    min_calls: int = 0
+    #: Run after every call of either side, untimed: undoes what the call wrote.
+    reset: Callable[[], Any] | None = None
+    #: ``(amount, unit)`` one call processes, e.g. ``(20_000, "rows")``: throughput printed after the table.
+    work: tuple[float, str] | None = None
 
 
 @dataclass
@@ -135,6 +156,7 @@ class Context:
     users_per_tenant: int
     seed: int = 1
     _datasets: dict[str, Any] = field(default_factory=dict)
+    _failed: dict[str, str] = field(default_factory=dict)
     _raw_connection: Any = None
 
     @property
@@ -148,9 +170,15 @@ class Context:
     def need(self, build: Callable[[Context], Any]) -> Any:
         """The data set ``build`` makes, built on first use."""
         name = getattr(build, "dataset_name", build.__qualname__)
+        if name in self._failed:  # a partly built data set is not built again: the first error stands
+            raise RuntimeError(f"data set {name!r} could not be built: {self._failed[name]}")
         if name not in self._datasets:
             started = time.perf_counter()
-            self._datasets[name] = build(self)
+            try:
+                self._datasets[name] = build(self)
+            except Exception as exc:
+                self._failed[name] = f"{type(exc).__name__}: {exc}"
+                raise
             self.analyze()
             console.log(f"data set [bold]{name}[/] ready in {time.perf_counter() - started:.1f}s")
         return self._datasets[name]
@@ -187,12 +215,24 @@ class Context:
     # Data generation -----------------------------------------------------------------------------
 
     def bulk_insert(
-        self, table: SATable, rows: Iterable[dict[str, Any]], total: int, batch: int = 5_000
+        self,
+        table: SATable,
+        rows: Iterable[dict[str, Any]],
+        total: int,
+        batch: int = 5_000,
+        connection: Connection | None = None,
+        label: str | None = None,
     ) -> int:
-        """Insert ``rows`` into ``table`` with Core executemany in batches, showing a progress bar."""
+        """Insert ``rows`` into ``table`` with Core executemany in batches, showing a progress bar.
+
+        In a transaction of its own, or in the caller's when given ``connection`` (to load several
+        tables in one transaction).
+        """
         done = 0
-        with _progress() as progress, self.engine.begin() as connection:
-            task = progress.add_task(table.name, total=total)
+        with _progress() as progress, contextlib.ExitStack() as stack:
+            if connection is None:
+                connection = stack.enter_context(self.engine.begin())
+            task = progress.add_task(label or table.name, total=total)
             for chunk in _chunks(rows, batch):
                 connection.execute(table.insert(), chunk)
                 done += len(chunk)
@@ -240,53 +280,88 @@ class Result:
     #: Calls per timed sample (platform, raw).
     loops: tuple[int, int]
     error: str | None = None
+    #: 95th percentile of single calls, in ms (platform, raw).
+    platform_p95: float = 0.0
+    raw_p95: float = 0.0
+    #: The median is that of single calls (``Pair.per_call``), not of the samples' averages.
+    per_call: bool = False
+    #: ``Pair.work``: what one call processes.
+    work: tuple[float, str] | None = None
 
     @property
     def ratio(self) -> float:
         return self.platform_ms / self.raw_ms if self.raw_ms else float("inf")
 
+    def throughput(self) -> tuple[float, float] | None:
+        """Units per second (platform, raw) at the median time, for cases declaring their ``work``."""
+        if self.work is None or not self.platform_ms or not self.raw_ms:
+            return None
+        return self.work[0] / self.platform_ms * 1000, self.work[0] / self.raw_ms * 1000
 
-def _calibrate(fn: Callable[[], Any], min_sample_s: float) -> int:
+
+def _run(fn: Callable[[], Any], loops: int, reset: Callable[[], Any] | None) -> list[float]:
+    """The duration of each of ``loops`` calls of ``fn``, in seconds (``reset`` after each, untimed)."""
+    times = []
+    clock = time.perf_counter
+    for _ in range(loops):
+        started = clock()
+        fn()
+        times.append(clock() - started)
+        if reset is not None:
+            reset()
+    return times
+
+
+def _calibrate(fn: Callable[[], Any], min_sample_s: float, reset: Callable[[], Any] | None = None) -> int:
     """How many calls make one sample last at least ``min_sample_s``."""
     loops = 1
     while True:
-        started = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        elapsed = time.perf_counter() - started
+        elapsed = sum(_run(fn, loops, reset))
         if elapsed >= min_sample_s or loops >= 1_000_000:
             return loops
         loops = max(loops * 2, int(loops * min_sample_s / max(elapsed, 1e-9) * 1.2))
 
 
-def _sample(fn: Callable[[], Any], loops: int) -> float:
-    """Seconds per call, averaged over ``loops`` calls (garbage collection paused, as timeit does)."""
+def _sample(fn: Callable[[], Any], loops: int, reset: Callable[[], Any] | None = None) -> list[float]:
+    """Seconds taken by each of ``loops`` calls (garbage collection paused, as timeit does)."""
     gc.collect()
     gc.disable()
     try:
-        started = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        return (time.perf_counter() - started) / loops
+        return _run(fn, loops, reset)
     finally:
         gc.enable()
 
 
 def measure(definition: CaseDef, ctx: Context, repeat: int, min_sample_s: float) -> Result:
     pair = definition.prepare(ctx)
-    got_platform, got_raw = pair.platform(), pair.raw()  # warm-up, and proof of equal work
+    reset = pair.reset
+    # Warm-up, and proof of equal work.
+    got_platform = pair.platform()
+    if reset is not None:
+        reset()
+    got_raw = pair.raw()
+    if reset is not None:
+        reset()
     if pair.check is not None and not pair.check(got_platform, got_raw):
         raise AssertionError(
             f"{definition.name}: the platform and raw SQL results differ "
             f"({_describe(got_platform)} vs {_describe(got_raw)})"
         )
-    platform_loops = _calibrate(pair.platform, min_sample_s)
-    raw_loops = _calibrate(pair.raw, min_sample_s)
-    platform_times: list[float] = []
-    raw_times: list[float] = []
+    at_least = math.ceil(pair.min_calls / repeat)
+    platform_loops = max(at_least, _calibrate(pair.platform, min_sample_s, reset))
+    raw_loops = max(at_least, _calibrate(pair.raw, min_sample_s, reset))
+    platform_samples: list[list[float]] = []
+    raw_samples: list[list[float]] = []
     for _ in range(repeat):  # interleaved, so drift affects both sides alike
-        platform_times.append(_sample(pair.platform, platform_loops))
-        raw_times.append(_sample(pair.raw, raw_loops))
+        platform_samples.append(_sample(pair.platform, platform_loops, reset))
+        raw_samples.append(_sample(pair.raw, raw_loops, reset))
+    platform_calls = [t for sample in platform_samples for t in sample]
+    raw_calls = [t for sample in raw_samples for t in sample]
+    if pair.per_call:
+        platform_times, raw_times = platform_calls, raw_calls
+    else:
+        platform_times = [statistics.fmean(sample) for sample in platform_samples]
+        raw_times = [statistics.fmean(sample) for sample in raw_samples]
     return Result(
         name=definition.name,
         description=definition.description,
@@ -295,7 +370,18 @@ def measure(definition: CaseDef, ctx: Context, repeat: int, min_sample_s: float)
         platform_spread=_spread(platform_times),
         raw_spread=_spread(raw_times),
         loops=(platform_loops, raw_loops),
+        platform_p95=_p95(platform_calls) * 1000,
+        raw_p95=_p95(raw_calls) * 1000,
+        per_call=pair.per_call,
+        work=pair.work,
     )
+
+
+def _p95(times: list[float]) -> float:
+    """The 95th percentile of ``times`` (the largest value when there are too few for quantiles)."""
+    if len(times) < 20:
+        return max(times)
+    return statistics.quantiles(times, n=20, method="inclusive")[-1]
 
 
 def _spread(times: list[float]) -> float:
@@ -463,34 +549,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def print_table(results: list[Result], ctx: Context) -> None:
-    out = Console(width=None if sys.stdout.isatty() else 120)
+    out = Console(width=None if sys.stdout.isatty() else 140)
     table = Table(
-        title=f"XRM benchmarks on {ctx.dialect} — {ctx.tenants:,} tenants x {ctx.users_per_tenant:,} users",
-        caption="median time per operation (± interquartile range); ratio = platform / raw SQL",
+        title=f"XRM benchmarks on {ctx.dialect} — scale {ctx.scale:g}: {ctx.tenants:,} tenants x {ctx.users_per_tenant:,} users",
+        caption="median time per operation (± interquartile range; * = median of single calls, each on "
+        "another input); p95 = 95th percentile of single calls; ratio = platform / raw SQL medians",
     )
     table.add_column("case", style="bold", no_wrap=True)
     table.add_column("platform ms", justify="right", no_wrap=True)
+    table.add_column("p95", justify="right", no_wrap=True)
     table.add_column("raw SQL ms", justify="right", no_wrap=True)
+    table.add_column("p95", justify="right", no_wrap=True)
     table.add_column("ratio", justify="right", no_wrap=True)
     for r in results:
         if r.error:
-            table.add_row(r.name, "—", "—", "[red]error")
+            table.add_row(r.name, "—", "—", "—", "—", "[red]error")
             continue
         colour = "green" if r.ratio < 2 else "yellow" if r.ratio < 5 else "red"
+        star = "*" if r.per_call else ""
         table.add_row(
             r.name,
-            f"{r.platform_ms:.3f} ±{r.platform_spread:.0f}%",
-            f"{r.raw_ms:.3f} ±{r.raw_spread:.0f}%",
+            f"{r.platform_ms:.3f}{star} ±{r.platform_spread:.0f}%",
+            f"{r.platform_p95:.3f}",
+            f"{r.raw_ms:.3f}{star} ±{r.raw_spread:.0f}%",
+            f"{r.raw_p95:.3f}",
             f"[{colour}]{r.ratio:.2f}x",
         )
     out.print(table)
     for r in results:
         out.print(f"[bold]{r.name}[/]: {r.description}" + (f"\n  [red]{r.error}" if r.error else ""))
+        if (rates := r.throughput()) is not None:
+            unit = r.work[1] if r.work else ""
+            out.print(
+                f"  throughput: platform {rates[0]:,.0f} {unit}/s, raw SQL {rates[1]:,.0f} {unit}/s "
+                f"(platform = {rates[0] / rates[1]:.0%} of raw)"
+            )
 
 
 def _as_json(results: list[Result], ctx: Context) -> dict[str, Any]:
     return {
         "dialect": ctx.dialect,
+        "scale": ctx.scale,
         "tenants": ctx.tenants,
         "users_per_tenant": ctx.users_per_tenant,
         "python": sys.version.split()[0],
@@ -500,6 +599,11 @@ def _as_json(results: list[Result], ctx: Context) -> dict[str, Any]:
                 "platform_ms": r.platform_ms,
                 "raw_ms": r.raw_ms,
                 "ratio": None if r.error else r.ratio,
+                "platform_p95_ms": r.platform_p95,
+                "raw_p95_ms": r.raw_p95,
+                "per_call": r.per_call,
+                "throughput": r.throughput(),
+                "work_unit": r.work[1] if r.work else None,
                 "loops": r.loops,
                 "error": r.error,
             }

@@ -44,7 +44,9 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..errors import NotFound
 from . import GraphRuleError, session_tenant
@@ -280,13 +282,18 @@ def _neighbourhood_statement(depth: int, by_type: bool, dated: bool) -> Select:
     conditions = _edge_conditions(by_type, dated)
     distances = _distances(_reach(bindparam("party_id"), depth, conditions, "reach"), "distances")
     r, start, end = RELATIONSHIPS, distances.alias("start"), distances.alias("finish")
+    # The edges are looked up by party, from the neighbourhood, never through the tenant index:
+    # SQLite knows nothing of a CTE's size, and when its statistics give few relationships per
+    # tenant (a large tenant among many small ones) it would otherwise scan every relationship of
+    # the tenant and probe the neighbourhood for each: seconds at a million parties, not milliseconds.
+    # (PostgreSQL estimates the CTE and the tenant's share, and keeps its plan: see _Unindexed.)
     return (
         select(r.c.id, r.c.from_party_id, r.c.to_party_id, TYPES.c.code, start.c.hops, end.c.hops)
         .select_from(start)
         .join(r, r.c.from_party_id == start.c.party_id)
         .join(end, end.c.party_id == r.c.to_party_id)
         .join(TYPES, TYPES.c.id == r.c.type_id)
-        .where(*conditions)
+        .where(*_edge_conditions(by_type, dated, tenant_index=False))
         .order_by(r.c.id)
     )
 
@@ -394,13 +401,41 @@ def _other_end(party_id: ColumnElement[int]) -> ColumnElement[int]:
     return case((r.c.from_party_id == party_id, r.c.to_party_id), else_=r.c.from_party_id)
 
 
-def _edge_conditions(by_type: bool, dated: bool) -> list[ColumnElement[bool]]:
-    """Conditions on ``core_relationships`` for the relationships a query may follow."""
+def _edge_conditions(by_type: bool, dated: bool, *, tenant_index: bool = True) -> list[ColumnElement[bool]]:
+    """Conditions on ``core_relationships`` for the relationships a query may follow.
+
+    ``tenant_index=False`` writes the tenant condition so that SQLite cannot serve it with an index
+    (see :class:`_Unindexed`): the planner then cannot start from the tenant's index.
+    """
     r = RELATIONSHIPS
-    conditions = [r.c.tenant_id == bindparam("tenant_id"), *(_valid_on(r) if dated else ())]
+    tenant = r.c.tenant_id if tenant_index else _Unindexed(r.c.tenant_id)
+    conditions = [tenant == bindparam("tenant_id"), *(_valid_on(r) if dated else ())]
     if by_type:
         conditions.append(r.c.type_id.in_(bindparam("type_ids", expanding=True)))
     return conditions
+
+
+class _Unindexed(FunctionElement[int]):
+    """An integer column as a condition's operand that SQLite may not look up in an index.
+
+    Rendered ``+column`` on SQLite (the unary plus its query planner documents for this purpose),
+    and as the bare column elsewhere: PostgreSQL's planner estimates better with the column itself
+    (an expression would get a default selectivity and lead it to nested loops).
+    """
+
+    type = Integer()
+    inherit_cache = True
+    name = "unindexed"
+
+
+@compiles(_Unindexed)
+def _unindexed(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_Unindexed, "sqlite")
+def _unindexed_sqlite(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
 
 
 def _valid_on(table: Table) -> list[ColumnElement[bool]]:
