@@ -195,7 +195,7 @@ class Context:
             return statement
         if style in ("format", "pyformat"):
             return statement.replace("%", "%%").replace("?", "%s")
-        raise NotImplementedError(f"paramstyle {style!r}")
+        raise ValueError(f"the database driver's paramstyle {style!r} is not one the benchmarks can write")
 
     def raw(self, statement: str, params: Sequence[Any] = (), *, one: bool = False) -> Any:
         """Run hand-written SQL on a pooled DBAPI connection (checked out and returned, like a session).

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from .catalogue import Catalogue, EventError
@@ -147,11 +148,6 @@ def bus_for_session(session: Session) -> EventBus:
     bus = _BY_ENGINE.get(engine)
     if bus is not None:
         return bus
-    try:
-        from flask import current_app, has_app_context
-
-        if has_app_context() and "xrm" in current_app.extensions:
-            return get_bus(current_app.extensions["xrm"])
-    except ImportError:  # pragma: no cover - Flask is a dependency of the core
-        pass
+    if has_app_context() and "xrm" in current_app.extensions:
+        return get_bus(current_app.extensions["xrm"])
     raise EventError("no event bus for this database: call xrm_core.events.get_bus(platform) at start-up")

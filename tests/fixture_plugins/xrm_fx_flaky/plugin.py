@@ -6,7 +6,7 @@ MANIFEST = xrm.Manifest(name="flaky", title="Flaky")
 
 
 class Boom(RuntimeError):
-    pass
+    """What this plugin's navigation hook raises."""
 
 
 @xrm.hookimpl
