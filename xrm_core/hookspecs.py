@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from .models import Tenant
 
 #: Version of this contract; plugins built for another major version are refused.
-HOOKSPEC_VERSION = "1.1"
+HOOKSPEC_VERSION = "1.2"
 
 PROJECT = "xrm"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -1,0 +1,22 @@
+"""Events: webhook management, pruning and schedules.
+
+Revision ID: core_0008
+Revises: core_0007
+Create Date: 2026-11-22
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "core_0008"
+down_revision = "core_0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # PLACEHOLDER: filled in by its owner this session, or removed from the chain
+
+
+def downgrade() -> None:
+    pass  # PLACEHOLDER

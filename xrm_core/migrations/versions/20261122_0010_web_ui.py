@@ -1,0 +1,22 @@
+"""Web UI: saved views, notifications, user preferences.
+
+Revision ID: core_0010
+Revises: core_0009
+Create Date: 2026-11-22
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "core_0010"
+down_revision = "core_0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # PLACEHOLDER: filled in by its owner this session, or removed from the chain
+
+
+def downgrade() -> None:
+    pass  # PLACEHOLDER
