@@ -60,6 +60,11 @@ else
     echo "==> using XRM_TEST_REDIS_URL"
 fi
 
+# Chromium for the browser tests (which fail, rather than skip, without it).
+# shellcheck source=scripts/chromium.sh
+source scripts/chromium.sh
+xrm_chromium_ensure || record "Chromium" 1
+
 header "pytest on SQLite"
 .venv/bin/pytest -q "$@"
 record "pytest (SQLite)" $?

@@ -14,8 +14,8 @@ import pytest
 from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import select, text
 from xrm_fx_api.plugin import Part, Widget
-
 from xrm_sdk.testing import administrator_headers
+
 from xrm_core import migrate, tenants, web
 from xrm_core.api import ApiBlueprint
 from xrm_core.api.auth import current_principal

@@ -2,7 +2,6 @@
 
 import pytest
 from plugin_dists import DISTS
-
 from xrm_sdk.testing import PluginContractTests
 
 

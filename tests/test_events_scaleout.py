@@ -94,9 +94,13 @@ def _counts(platform):
     with platform.db.session(all_tenants=True, read_only=True) as session:
         effects = Counter(session.execute(select(Effect.event_id, Effect.subscriber)).all())
         unrelayed = session.scalar(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.relayed_at.is_(None)))
-        pending = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == PENDING))
-        dead = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == DEAD))
-        processed = session.scalar(select(func.count()).select_from(ProcessedEvent))
+        # The listen plugin's subscribers only: core subscribers (the party timeline) get every event too.
+        listen_delivery = Delivery.subscriber.in_(SUBSCRIBERS)
+        pending = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == PENDING,
+                                                                                   listen_delivery))
+        dead = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == DEAD, listen_delivery))
+        processed = session.scalar(select(func.count()).select_from(ProcessedEvent)
+                                   .where(ProcessedEvent.subscriber.in_(SUBSCRIBERS)))
     return effects, unrelayed, pending, dead, processed
 
 

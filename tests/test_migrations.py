@@ -1,9 +1,8 @@
 """One Alembic branch per plugin: planned before running, ordered by dependencies, atomic."""
 
 import pytest
-from sqlalchemy import text
-
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from xrm_core import migrate, schema  # noqa: F401
 from xrm_core.db import Model

@@ -28,6 +28,8 @@ REACH = {
     Scope.DEPARTMENT: {"mine", "my team's", "shared with me", "my department's"},
     Scope.SUBTREE: {"mine", "my team's", "shared with me", "my department's", "my sub-department's"},
     Scope.TENANT: set(OWNERSHIPS),
+    # The user stands for no party here, so a related grant reaches what own does.
+    Scope.RELATED: {"mine", "my team's", "shared with me"},
 }
 
 

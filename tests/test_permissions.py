@@ -17,7 +17,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from xrm_core import migrate, tenants
 from xrm_core.db import Model
-from xrm_core.identity.models import Department, GranteeKind, Role, RoleGrant, Scope, Share, Team, TeamMember, UserRole
+from xrm_core.identity.models import (
+    Department,
+    GranteeKind,
+    Role,
+    RoleGrant,
+    Scope,
+    Share,
+    Team,
+    TeamMember,
+    UserRole,
+)
 from xrm_core.identity.ownership import Owned
 from xrm_core.identity.principal import load_principal, service_principal
 from xrm_core.identity.scoping import PermissionDenied, act_as, can

@@ -7,14 +7,13 @@ import re
 import pytest
 from sqlalchemy import select
 from xrm_fx_notes.plugin import Note
+from xrm_sdk.testing import administrator_headers
 
 from xrm_core import __version__, migrate, tenants
 from xrm_core.app import create_app
+from xrm_core.identity.bootstrap import ensure_administrator
 from xrm_core.models import AuditEntry, TenantPlugin, TenantStatus
 from xrm_core.problems import PROBLEM_JSON
-from xrm_core.identity.bootstrap import ensure_administrator
-from xrm_sdk.testing import administrator_headers
-
 
 #: Slug -> headers authenticating as an administrator of that tenant (filled by create_tenant).
 CREDENTIALS: dict[str, dict[str, str]] = {}

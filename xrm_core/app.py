@@ -13,17 +13,27 @@ from flask import (
     render_template,
     request,
 )
+from werkzeug.routing import RequestRedirect
 
-from . import __version__, web
+from . import __version__, audit, web
 from .api import API_PREFIX, ApiBlueprint, system
+from .api import admin as admin_api
+from .api import audit as audit_api
+from .api import graph as graph_api
+from .api import parties as parties_api
+from .api import tokens as tokens_api
+from .api import webhooks as webhooks_api
+from .api import workflows as workflows_api
 from .api.errors import CLIENT_ERRORS, problem_for
 from .api.openapi import XrmApi, init_api
 from .config import Settings
+from .customfields import api as custom_fields_api
 from .identity import views as identity_views
 from .identity.authentication import init_authentication
-from .contributions import NavEntry
 from .platform import Platform
 from .problems import problem
+from .ui import init_ui
+from .ui.shell import navigation
 
 log = logging.getLogger("xrm.app")
 core = Blueprint("core", __name__)
@@ -41,10 +51,19 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.extensions["xrm"] = platform
     init_authentication(app)
+    audit.init_app(app)
     app.register_blueprint(core)
     app.register_blueprint(identity_views.blueprint)
+    init_ui(app)
     api = app.extensions["xrm.api"] = init_api(app)
     api.register_blueprint(system.blueprint, url_prefix=API_PREFIX)
+    for blueprint in (admin_api.blueprint, tokens_api.blueprint, audit_api.blueprint):
+        api.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    api.register_blueprint(graph_api.blueprint, url_prefix=API_PREFIX)
+    for blueprint in (parties_api.blueprint, custom_fields_api.blueprint):
+        api.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    api.register_blueprint(webhooks_api.blueprint, url_prefix=f"{API_PREFIX}/webhooks")
+    api.register_blueprint(workflows_api.blueprint, url_prefix=f"{API_PREFIX}/workflows")
     app.extensions["xrm.blueprint_owners"] = _register_plugin_blueprints(app, api, platform)
     app.before_request(_hide_disabled_plugins)
     app.teardown_appcontext(web.close_request_session)
@@ -90,6 +109,8 @@ def _register_error_handlers(app: Flask) -> None:
     """Client errors as RFC 9457 problems under /api (an HTML page elsewhere); bugs as a bare 500."""
 
     def _client_error(exc: Exception):
+        if isinstance(exc, RequestRedirect):  # a redirect, not an error: e.g. a merged party's id
+            return exc.get_response()
         found = problem_for(exc)
         if _wants_json():
             return found.response()
@@ -116,10 +137,7 @@ def index():
     """Home: the tenant, its enabled plugins and their navigation."""
     platform = web.platform()
     tenant = web.current_tenant()
-    nav = []
-    if tenant is not None:
-        entries = platform.contributions_for_tenant("xrm_navigation", NavEntry, tenant, web.db_session())
-        nav = sorted((entry for _plugin, entry in entries), key=lambda e: (e.order, e.label))
+    nav = navigation()  # collected once per request: the page's shell shows the same entries
     return render_template(
         "index.html",
         tenant=tenant,

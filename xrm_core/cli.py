@@ -26,10 +26,14 @@ from .audit import record
 from .errors import ConfigurationError, XrmError
 from .events import deadletter
 from .events.bus import get_bus
+from .events.cli import register as register_event_commands
+from .identity import cli as identity_cli
 from .identity.bootstrap import ensure_administrator
 from .identity.passwords import hash_password
 from .models import Tenant, TenantStatus, User
 from .platform import Platform
+from .scaffold_cli import plugin_group
+from .workflows.cli import workflows_group as workflows_cli
 
 console = Console(stderr=True)
 #: Output names tenants, users and plugins chose: print it as-is, never as Rich markup or emoji codes.
@@ -542,6 +546,10 @@ def events_replay(info: ScriptInfo, tenant_slug: str, subscriber: str, since: st
     out.print(f"Queued {count} event(s) for {subscriber} in {tenant_slug}")
 
 
+register_event_commands(cli, events_group)  # xrm webhooks …, xrm events prune, xrm beat
+cli.add_command(workflows_cli)  # xrm workflows …
+
+
 # -- users --------------------------------------------------------------------------------------
 
 
@@ -578,6 +586,10 @@ def users_create(info: ScriptInfo, tenant_slug: str, email: str, display_name: s
         record(session, "cli", "user.created", email, admin=admin)
     out.print(f"Created user {email} in {tenant_slug}")
 
+
+cli.add_command(plugin_group)
+
+identity_cli.register(cli, users_group)
 
 # Flask's --app/--env-file/--debug options would let a command load some other application.
 cli.params = [p for p in cli.params if p.name not in ("app", "env_file", "debug")]

@@ -104,15 +104,26 @@ class EventHandler(Contribution):
 
 @dataclass(frozen=True)
 class WorkflowTrigger(Contribution):
-    """Something that can start a workflow, beyond events and schedules."""
+    """A named occasion admins can start a workflow from ("a task became overdue").
+
+    ``pattern`` is the event type (or ``fnmatch`` pattern) the occasion stands for: a workflow
+    with this trigger runs on those events, with its own condition as a filter.
+    """
 
     label: str = ""
     description: str = ""
+    pattern: str = ""
 
 
 @dataclass(frozen=True)
 class WorkflowAction(Contribution):
-    """A step a workflow can run, with a marshmallow schema for its parameters."""
+    """A step a workflow can run, with a marshmallow schema for its parameters.
+
+    ``run`` is called with the keyword arguments it names among ``params`` (loaded by the
+    schema, templates rendered), ``session`` (the tenant's, acting as the workflow's principal),
+    ``event``, ``subject`` and ``related`` (plain JSON values, as conditions see them) and
+    ``tenant``. It returns a JSON-able dict (the step's output) or ``None``; raising fails the step.
+    """
 
     label: str = ""
     params: Any = None

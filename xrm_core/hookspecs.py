@@ -161,11 +161,15 @@ def xrm_event_handlers() -> Iterable[EventHandler]:
 def xrm_workflow_triggers() -> Iterable[WorkflowTrigger]:
     """Declare triggers admins can start workflows from, beyond events and schedules.
 
-    Called when the workflow engine builds its trigger catalogue.
+    Called when the workflow engine builds its trigger catalogue (saving a workflow, listing the
+    triggers an editor offers), for the plugins enabled in the tenant.
 
-    :returns: ``WorkflowTrigger("<plugin>.<trigger>", label, description)`` objects.
+    :returns: ``WorkflowTrigger("<plugin>.<trigger>", label, description, pattern)`` objects;
+        ``pattern`` is the event type (``fnmatch`` pattern) the trigger stands for: a workflow
+        with this trigger runs on those events, filtered by its own condition.
 
     .. versionadded:: 1.0
+    .. versionchanged:: 1.2 ``pattern`` names the events behind the trigger.
     """
 
 
@@ -176,9 +180,13 @@ def xrm_workflow_actions() -> Iterable[WorkflowAction]:
     Called when the workflow engine builds its action catalogue and validates a saved workflow.
 
     :returns: ``WorkflowAction("<plugin>.<action>", label, params, run)`` objects; ``params`` is a
-        marshmallow schema validated when the workflow is saved.
+        marshmallow schema validated when the workflow is saved (values that are templates are
+        validated once rendered, when the step runs); ``run`` is called with the keyword
+        arguments it names among ``params``, ``session``, ``event``, ``subject``, ``related`` and
+        ``tenant``, acting as the workflow's principal, and returns the step's output (a dict).
 
     .. versionadded:: 1.0
+    .. versionchanged:: 1.2 how ``run`` is called.
     """
 
 
@@ -274,6 +282,25 @@ def xrm_party_panels(tenant: Tenant, party: Any) -> Iterable[Panel]:
     :returns: ``Panel("<plugin>.<panel>", title, render, order)`` objects.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_merge_parties(tenant: Tenant, session: Session, survivor_id: int, loser_id: int) -> None:
+    """Move the plugin's records from a party being merged away to the party it is merged into.
+
+    Called by the core's party merge, for each plugin enabled for ``tenant``, inside the merge's
+    transaction and before the loser is deleted (rows still pointing at it would be deleted with
+    it, or block the delete). Repoint every record that refers to ``loser_id`` to ``survivor_id``,
+    merging or dropping what would become a duplicate. If it raises, the whole merge is rolled back
+    and refused, naming the plugin: nothing is half-merged.
+
+    :param tenant: The tenant of both parties.
+    :param session: A session scoped to the tenant, in the merge's transaction; do not commit.
+    :param survivor_id: The party that remains.
+    :param loser_id: The party being merged into it; its id then resolves to ``survivor_id``.
+
+    .. versionadded:: 1.2
     """
 
 

@@ -35,6 +35,8 @@ class Tenant(Model):
         default=TenantStatus.ACTIVE,
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: IANA time zone of the tenant's schedules and dates (``Europe/Paris``); workflows use it.
+    time_zone: Mapped[str] = mapped_column(String(63), default="UTC", server_default="UTC")
 
 
 class TenantPlugin(TenantScoped, Model):
@@ -69,6 +71,10 @@ class User(TenantScoped, Model):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("core_departments.id", ondelete="SET NULL"))
     #: Bumped on password change, deactivation or "sign out everywhere": older sessions stop working.
     credential_version: Mapped[int] = mapped_column(default=1)
+    #: The party the user stands for (themselves, or their organisation, e.g. a partner firm):
+    #: ``related`` grants reach the parties related to it. Not a foreign key, as parties already
+    #: reference users (their owners); an id matching no party of the tenant reaches nothing.
+    party_id: Mapped[int | None]
 
 
 class AuditEntry(TenantScoped, Model):
@@ -81,6 +87,12 @@ class AuditEntry(TenantScoped, Model):
     #: Who did it: ``user:<id>``, ``cli``, ``platform`` or ``plugin:<name>``.
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(100))
-    target: Mapped[str] = mapped_column(String(200), default="")
+    target: Mapped[str] = mapped_column(String(200), default="", index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("core_users.id", ondelete="SET NULL"))
+    #: Where the request came from (client address, User-Agent) and its id (``X-Request-ID``).
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: For changes to a record: attribute -> ``[old, new]`` (protected values masked as ``***``).
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -10,11 +10,15 @@ from packaging.version import Version
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import __version__
+from . import (
+    __version__,
+    audit_trail,  # noqa: F401  (registers the field-level change history)
+    schema,  # noqa: F401  (every core table in the metadata)
+)
 from .audit import record
 from .config import Settings, load_settings
-from . import schema  # noqa: F401  (every core table in the metadata)
 from .db import Database, Model
+from .graph import timeline  # noqa: F401  (registers the party timeline's event subscriber)
 from .identity import scoping  # noqa: F401  (registers the permission listeners)
 from .models import Tenant, TenantPlugin
 from .plugins.discovery import PluginInfo, discover

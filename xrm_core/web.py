@@ -12,6 +12,7 @@ from .identity.scoping import act_as
 from .models import Tenant, TenantStatus
 from .platform import Platform
 
+
 def platform() -> Platform:
     return current_app.extensions["xrm"]
 

@@ -37,29 +37,42 @@ from xrm_core.contributions import (
     WorkflowAction,
     WorkflowTrigger,
 )
+from xrm_core.customfields.listing import CustomFieldListing, ListPredicate
+from xrm_core.customfields.mixin import HasCustomFields
+from xrm_core.customfields.service import clean_values as clean_custom_values
 from xrm_core.db import Model, utcnow
 from xrm_core.errors import Conflict, NotFound, XrmError
 from xrm_core.events.catalogue import EventError
 from xrm_core.events.envelope import Event, Subject
 from xrm_core.events.outbox import publish
 from xrm_core.hookspecs import HOOKSPEC_VERSION, hookimpl
+from xrm_core.identity.fieldsecurity import protected_fields, redact_payload
 from xrm_core.identity.ownership import Owned
-from xrm_core.identity.scoping import PermissionDenied
+from xrm_core.identity.scoping import PermissionDenied, principal_of
 from xrm_core.tenancy import TenantScoped
 from xrm_core.web import current_tenant, db_session
 
+from ._deprecation import Deprecated, deprecated_names
+
 __version__ = _version("xrm-sdk")
+
+#: Old name -> its replacement and removal version; see :mod:`xrm_sdk._deprecation` for the policy.
+DEPRECATED: dict[str, Deprecated] = {}
+__getattr__ = deprecated_names(__name__, globals(), DEPRECATED)
 
 __all__ = [
     "HOOKSPEC_VERSION",
     "ApiBlueprint",
     "Conflict",
+    "CustomFieldListing",
     "DashboardWidget",
     "DataFormat",
     "Event",
     "EventError",
     "EventHandler",
     "EventType",
+    "HasCustomFields",
+    "ListPredicate",
     "ListQuery",
     "Listing",
     "Manifest",
@@ -83,13 +96,17 @@ __all__ = [
     "WorkflowTrigger",
     "XrmError",
     "check_etag",
+    "clean_custom_values",
     "current_tenant",
     "cursor_paginate",
     "db_session",
     "get_for_update",
     "get_or_404",
     "hookimpl",
+    "principal_of",
+    "protected_fields",
     "publish",
     "record_etag",
+    "redact_payload",
     "utcnow",
 ]

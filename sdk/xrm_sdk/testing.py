@@ -5,6 +5,10 @@ test loads with the ``xrm_plugins`` ini option or ``@pytest.mark.xrm_plugins("sa
 plugins they require are added. Every test gets a fresh database: SQLite in a temporary folder, or
 a new PostgreSQL database on the server ``XRM_TEST_DATABASE_URL`` points to.
 
+Fixtures: ``xrm_platform``, ``xrm_tenant``, ``xrm_session``, ``xrm_app``, ``xrm_client`` (an
+administrator), ``xrm_login`` (a client with given permissions), ``xrm_events`` (what was published);
+``xrm_plugin_path`` and ``xrm_database_url`` can be overridden. sdk/GUIDE.md describes each.
+
 A plugin's ``tests/test_contract.py`` is usually just::
 
     from xrm_sdk.testing import PluginContractTests
@@ -31,11 +35,17 @@ from xrm_core import contributions, migrate, tenants
 from xrm_core.app import create_app
 from xrm_core.config import load_settings
 from xrm_core.db import Model
-from xrm_core.models import Tenant
+from xrm_core.events import signals
+from xrm_core.events.bus import get_bus
+from xrm_core.events.envelope import Event
+from xrm_core.identity import admin
+from xrm_core.identity.bootstrap import ensure_administrator
+from xrm_core.identity.catalogue import all_permissions
+from xrm_core.identity.models import Scope
+from xrm_core.identity.tokens import create_token
+from xrm_core.models import Tenant, User
 from xrm_core.platform import Platform
 from xrm_core.plugins.discovery import discover
-from xrm_core.identity.bootstrap import ensure_administrator
-from xrm_core.identity.tokens import create_token
 
 #: Contribution hooks whose values must be named after the plugin, and the type they return.
 NAMED_HOOKS = {
@@ -107,6 +117,7 @@ def xrm_platform(request, tmp_path, xrm_database_url, xrm_plugin_path) -> Iterat
     if platform.refused:
         pytest.fail("; ".join(f"plugin {name} refused: {why}" for name, why in platform.refused.items()))
     migrate.upgrade(platform)
+    get_bus(platform)  # so that publishing works outside requests too (workflow actions, services)
     yield platform
     platform.db.dispose()
 
@@ -142,6 +153,42 @@ def xrm_client(xrm_platform, xrm_app, xrm_tenant) -> FlaskClient:
     headers = administrator_headers(xrm_platform, xrm_tenant.id)
     client.environ_base["HTTP_AUTHORIZATION"] = headers["Authorization"]
     return client
+
+
+@pytest.fixture
+def xrm_login(xrm_platform, xrm_app, xrm_tenant):
+    """A factory: ``xrm_login("sales.deal.read", scope="own")`` is a client of a new user with a role
+    granting exactly those permissions at that scope (``own``, ``department``, ``subtree``, ``tenant``).
+    """
+
+    def login(*permissions: str, scope: str = "tenant") -> FlaskClient:
+        with xrm_platform.db.transaction(xrm_tenant.id) as session:
+            name = f"user-{uuid.uuid4().hex[:8]}"
+            role = admin.define_role(session, name, {p: Scope(scope) for p in permissions},
+                                     set(all_permissions(xrm_platform)))
+            user = User(email=f"{name}@{TEST_TENANT}.example", display_name=name, password_hash="")
+            session.add(user)
+            session.flush()
+            admin.assign_role(session, user, role)
+            _, token = create_token(session, user, "tests")
+        client = xrm_app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return client
+
+    return login
+
+
+@pytest.fixture
+def xrm_events() -> Iterator[list[Event]]:
+    """The domain events published during the test, in order (as ``publish`` sent them, before commit)."""
+    published: list[Event] = []
+
+    def capture(_session, event: Event, **_kwargs) -> None:
+        published.append(event)
+
+    signals.connect(None, capture)
+    yield published
+    signals.disconnect(None, capture)
 
 
 def administrator_headers(platform: Platform, tenant_id: int) -> dict[str, str]:

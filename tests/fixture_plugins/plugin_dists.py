@@ -50,5 +50,8 @@ DISTS = {
     "lonely": _dist("lonely", "xrm_fx_misc.lonely"),
     "kitchen": _dist("kitchen", "xrm_fx_kitchen.plugin"),
     "workshop": _dist("workshop", "xrm_fx_api.plugin"),
+    "vault": _dist("vault", "xrm_fx_vault.plugin"),
     "rival": _dist("rival", "xrm_fx_misc.rival"),
+    "bookings": _dist("bookings", "xrm_fx_bookings.plugin"),
+    "faultypanels": _dist("faultypanels", "xrm_fx_bookings.faulty"),
 }

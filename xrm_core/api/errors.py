@@ -19,10 +19,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import Conflict, NotFound, TenantScopeError
-from ..problems import problem
 from ..identity.passwords import WeakPassword
 from ..identity.scoping import PermissionDenied
 from ..identity.tokens import InvalidToken
+from ..problems import problem
 
 #: Where webargs found invalid input; its error messages are keyed by these first.
 REQUEST_LOCATIONS = frozenset({"json", "query", "querystring", "headers", "form", "files", "cookies", "view_args"})

@@ -24,7 +24,8 @@ from marshmallow import fields, validate
 from sqlalchemy import ColumnElement, inspect
 from webargs.fields import DelimitedList
 
-from .schemas import Schema
+from ..identity.fieldsecurity import unreadable_fields
+from .schemas import UNKNOWN_FIELD, Schema, audience
 
 #: Filter operators (``field__<op>=value``; ``eq`` is plain ``field=value``) and their SQL.
 OPERATORS: dict[str, Callable[[ColumnElement[Any], Any], ColumnElement[bool]]] = {
@@ -169,6 +170,9 @@ class Listing:
         listing = self
 
         class ListQuerySchema(Schema):
+            def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+                """Filters on server-owned fields (``owner_user_id=3``) are questions, not writes."""
+
             @ma.post_load
             def make_query(self, data: dict[str, Any], **_kwargs: Any) -> ListQuery:
                 return listing._make_query(data)
@@ -185,11 +189,41 @@ class Listing:
                                                                           operator == "contains" else "")}
         return value
 
+    def _refuse_unreadable(self, data: dict[str, Any]) -> set[str]:
+        """Protected fields the caller may not read cannot be sorted, filtered or selected (rule F1).
+
+        Refused with the very message an unknown field gets, so the answer does not reveal them.
+        Returns the hidden field names.
+        """
+        hidden_attributes = unreadable_fields(audience(), self.model)
+        if not hidden_attributes:
+            return set()
+        hidden = {name for name, field in self._fields.items() if (field.attribute or name) in hidden_attributes}
+        errors: dict[str, list[str]] = {}
+        sorted_on = [key.field for key in _parse_sort(",".join(data["sort"]))] if "sort" in data else []
+        if hidden & set(sorted_on):
+            unknown = [name for name in sorted_on if name in hidden]
+            visible = [name for name in self.sortable if name not in hidden]
+            errors["sort"] = [f"Unknown sort field {', '.join(map(repr, unknown))}; sortable: {', '.join(visible)}."]
+        if hidden & set(data.get("fields", ())):
+            unknown = [name for name in data["fields"] if name in hidden]
+            visible = [name for name in self._fields if name not in hidden]
+            errors["fields"] = [f"Unknown field {', '.join(map(repr, unknown))}; fields: {', '.join(visible)}."]
+        for parameter in data:
+            if parameter not in RESERVED_PARAMETERS and parameter.partition("__")[0] in hidden:
+                errors[parameter] = [UNKNOWN_FIELD]
+        if errors:
+            raise ma.ValidationError(errors)
+        return hidden
+
     def _validate_sort(self, value: list[str]) -> None:
         _check_sort(_parse_sort(",".join(value)), self.sortable)
 
     def _make_query(self, data: dict[str, Any]) -> ListQuery:
+        hidden = self._refuse_unreadable(data)
         sort = _parse_sort(",".join(data["sort"])) if "sort" in data else self.default_sort
+        if any(key.field in hidden for key in sort):  # a default sort must not reveal the field's order
+            sort = (SortKey("id"),)
         if sort[-1].field != "id":
             sort = (*sort, SortKey("id", sort[-1].descending))
         filters = []

@@ -11,8 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import has_request_context
 from marshmallow import fields
 
+from .. import web
+from ..identity.fieldsecurity import unreadable_fields
+from ..identity.principal import Principal
+from ..identity.scoping import principal_of
 from .etag import record_etag
 
 #: Field names the server sets; they are dumped but never loaded.
@@ -59,3 +64,19 @@ class RecordSchema(Schema):
     etag = fields.Function(record_etag, dump_only=True, metadata={
         "type": "string", "description": "The record's ETag, as sent in the ETag and If-Match headers.",
     })
+
+    @ma.post_dump(pass_original=True)
+    def _drop_unreadable(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> dict[str, Any]:
+        """Protected fields the audience may not read are absent (rule F1), not ``null``."""
+        hidden = unreadable_fields(audience(), type(original))
+        for name, field in self.fields.items():
+            if (field.attribute or name) in hidden:
+                data.pop(field.data_key or name, None)
+        return data
+
+
+def audience() -> Principal | None:
+    """Who a representation is for: the request's principal; ``None`` (fail closed) outside a request."""
+    if not has_request_context():
+        return None
+    return principal_of(web.db_session())

@@ -6,7 +6,11 @@
 * :mod:`.subscribers` — who receives events (plugins enabled for the tenant, core, webhooks);
 * :mod:`.relay` — outbox → deliveries (→ Celery); :mod:`.delivery` — running them, idempotently;
 * :mod:`.dispatcher` — the embedded thread; :mod:`.celery_app`, :mod:`.tasks` — scale-out workers;
-* :mod:`.webhooks` — signed HTTP deliveries; :mod:`.deadletter` — event log, failures, retry, replay.
+* :mod:`.webhooks` — signed HTTP deliveries and subscription management; :mod:`.deadletter` —
+  event log, failures, retry, replay;
+* :mod:`.schedule` — periodic jobs (:func:`~.schedule.register_periodic`): in-process when embedded,
+  Celery beat (``xrm beat``) in scale-out mode; :mod:`.retention` — pruning old events;
+* :mod:`.cli` — ``xrm webhooks …``, ``xrm events prune``, ``xrm beat``.
 
 Guarantees, in both modes: a committed event reaches every subscriber at least once, a subscriber's
 effects are applied once (processed records), one subject's events reach a subscriber in

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ..platform import Platform
     from .dispatcher import Dispatcher
+    from .schedule import PeriodicRunner
 
 log = logging.getLogger("xrm.events")
 
@@ -45,6 +46,7 @@ class EventBus:
         self._catalogue: Catalogue | None = None
         self._wake = threading.Event()
         self._dispatcher: Dispatcher | None = None
+        self._periodic: PeriodicRunner | None = None
         self._celery: Celery | None = None
         self._lock = threading.Lock()
 
@@ -113,18 +115,29 @@ class EventBus:
                 raise TimeoutError(f"the event bus still had work after {timeout}s")
 
     def start(self) -> Dispatcher:
-        """Start the dispatcher thread (idempotent): deliver (embedded) or relay (scale-out)."""
+        """Start the dispatcher thread (idempotent): deliver (embedded) or relay (scale-out).
+
+        Embedded, the periodic jobs (:mod:`.schedule`) start too, in a thread of their own; in
+        scale-out mode ``xrm beat`` schedules them for the workers instead.
+        """
         from .dispatcher import Dispatcher
+        from .schedule import PeriodicRunner
 
         with self._lock:
             if self._dispatcher is None or not self._dispatcher.is_alive():
                 self._dispatcher = Dispatcher(self)
                 self._dispatcher.start()
+            if not self.scale_out and (self._periodic is None or not self._periodic.is_alive()):
+                self._periodic = PeriodicRunner(self)
+                self._periodic.start()
             return self._dispatcher
 
     def stop(self, timeout: float = 10.0) -> None:
         with self._lock:
             dispatcher, self._dispatcher = self._dispatcher, None
+            periodic, self._periodic = self._periodic, None
+        if periodic is not None:
+            periodic.stop(timeout)
         if dispatcher is not None:
             dispatcher.stop(timeout)
 

@@ -72,6 +72,8 @@ CORE_EVENT_TYPES = (
     EventType("core.plugin.enabled", description="A plugin was enabled for the tenant.", schema=PluginPayload),
     EventType("core.plugin.disabled", description="A plugin was disabled for the tenant.", schema=PluginPayload),
     EventType("core.user.created", description="A user was added to the tenant.", schema=_Open),
+    EventType("core.workflow.triggered", description="Workflows are to run on an event, or one on request.", schema=_Open),
+    EventType("core.notification.created", description="A workflow notified users, departments or teams.", schema=_Open),
 )
 
 
@@ -81,6 +83,8 @@ class Catalogue:
     def __init__(self, contributed: list[tuple[str, EventType]]):
         self._types: dict[str, EventType] = {}
         self._schemas: dict[str, Schema | None] = {}
+        #: Types whose schema loads straight to JSON values, so the dump after the load can be skipped.
+        self._loads_json: set[str] = set()
         self.owners: dict[str, str] = {}
         for plugin, event_type in [("core", t) for t in CORE_EVENT_TYPES] + list(contributed):
             if not EVENT_TYPE_NAME.match(event_type.name):
@@ -97,6 +101,8 @@ class Catalogue:
                 continue
             self._types[event_type.name] = event_type
             self._schemas[event_type.name] = schema
+            if schema is not None and _loads_json(schema):
+                self._loads_json.add(event_type.name)
             self.owners[event_type.name] = plugin
 
     def __contains__(self, name: object) -> bool:
@@ -123,6 +129,8 @@ class Catalogue:
         if schema is not None:
             try:
                 loaded = schema.load(payload)
+                if name in self._loads_json:  # publishing sits on every write path: no second pass
+                    return loaded
                 # dump() gives JSON-ready values for declared fields; INCLUDE'd extra keys pass as given.
                 payload = {**{k: v for k, v in loaded.items() if k not in schema.fields}, **schema.dump(loaded)}
             except ValidationError as exc:
@@ -132,6 +140,35 @@ class Catalogue:
             return json.loads(json.dumps(payload))
         except (TypeError, ValueError) as exc:
             raise EventError(f"the payload of {name} is not JSON: {exc}") from None
+
+
+#: Fields whose loaded value is already what ``dump`` would give back (str, int, float, bool).
+_JSON_FIELDS = (fields.String, fields.Integer, fields.Float, fields.Boolean, fields.Email, fields.URL, fields.Raw)
+
+
+def _loads_json(schema: Schema) -> bool:
+    """Whether ``schema.dump(schema.load(x))`` equals ``schema.load(x)`` for every valid ``x``.
+
+    True when the schema has no processing hooks and every field is a plain JSON field (exactly
+    one of :data:`_JSON_FIELDS`, or a ``List``/``Dict`` of them) under its own name: ``load`` then
+    already yields the JSON values ``dump`` would. Anything else (dates, decimals, UUIDs, nested
+    schemas, renamed or one-way fields) keeps the dump.
+    """
+    hooks = getattr(schema, "_hooks", {})
+    if any(hooks.get(kind) for kind in ("pre_load", "post_load", "pre_dump", "post_dump")):
+        return False
+    return all(_json_field(field) and field.data_key is None and field.attribute is None
+               and not field.load_only and not field.dump_only for field in schema.fields.values())
+
+
+def _json_field(field: fields.Field | None) -> bool:
+    if field is None:
+        return True
+    if type(field) is fields.List:
+        return _json_field(field.inner)
+    if type(field) is fields.Dict:
+        return _json_field(field.key_field) and _json_field(field.value_field)
+    return type(field) in _JSON_FIELDS
 
 
 def _messages(messages: Any) -> str:

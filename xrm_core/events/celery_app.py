@@ -21,6 +21,9 @@ deliveries to run now. The choices below follow from that and from Celery's know
     A worker reserves one message per thread, so a slow handler does not hold others hostage.
 ``worker_soft_shutdown_timeout``
     On shutdown, running deliveries get a few seconds to finish before the worker stops.
+``beat_schedule``
+    One entry per periodic job (:mod:`.schedule`), run by ``xrm beat``; each message expires after
+    its job's interval, so workers that were down do not run a backlog of the same job.
 Redis itself must run with ``maxmemory-policy noeviction`` (scripts/redis.sh does): an evicted
 message would otherwise wait for the sweep.
 """
@@ -31,7 +34,8 @@ from typing import TYPE_CHECKING
 
 from celery import Celery
 
-from .tasks import QUEUE, register_tasks
+from .schedule import jobs_for
+from .tasks import PERIODIC_TASK, QUEUE, register_tasks
 
 if TYPE_CHECKING:
     from .bus import EventBus
@@ -59,6 +63,11 @@ def make_celery(bus: EventBus) -> Celery:
         task_publish_retry=True,
         task_publish_retry_policy={"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
         broker_pool_limit=4,
+        beat_schedule={
+            name: {"task": PERIODIC_TASK, "schedule": job.seconds, "args": [name],
+                   "options": {"queue": QUEUE, "expires": job.seconds}}
+            for name, job in jobs_for(bus).items()
+        },
     )
     register_tasks(app, bus)
     return app

@@ -11,7 +11,7 @@ of the same event to the same subscriber impossible to commit.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -106,7 +106,18 @@ class WebhookSubscription(TenantScoped, Model):
     #: Consecutive failed attempts; reset by a success. Reaching the limit disables the subscription.
     failures: Mapped[int] = mapped_column(default=0)
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    #: Paused by the tenant: new events still queue for it, but nothing is sent until it is resumed.
+    paused: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Bumped by every change; the API's ETag and If-Match are based on it.
+    version: Mapped[int] = mapped_column()
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+    @property
+    def state(self) -> str:
+        """``active``, ``paused`` (by the tenant) or ``disabled`` (after persistent failure)."""
+        return "disabled" if not self.active else "paused" if self.paused else "active"
 
 
 class WebhookAttempt(TenantScoped, Model):

@@ -42,10 +42,14 @@ class _Writer:
             f"INSERT INTO {_OUTBOX.name} ({', '.join(_COLUMNS)}, relayed_at) "
             f"VALUES ({', '.join(mark for _ in _COLUMNS)}, NULL)" + (" RETURNING id" if self.returning else "")
         )
-        self.processors = [_OUTBOX.c[name].type._cached_bind_processor(dialect) for name in _COLUMNS]
+        processors = [_OUTBOX.c[name].type._cached_bind_processor(dialect) for name in _COLUMNS]
+        #: Only the columns whose values need converting (JSON, dates on SQLite), by position.
+        self.conversions = [(i, p) for i, p in enumerate(processors) if p is not None]
 
-    def insert(self, session: Session, values: tuple) -> int:
-        params = tuple(p(v) if p is not None else v for p, v in zip(self.processors, values, strict=True))
+    def insert(self, session: Session, values: list) -> int:
+        params = values
+        for i, process in self.conversions:
+            params[i] = process(params[i])
         cursor = session.connection().connection.cursor()
         try:
             cursor.execute(self.sql, params)
@@ -104,10 +108,10 @@ def publish(
     event_id, occurred_at = str(uuid.uuid4()), utcnow()
     actor = str(actor)[:100]
     try:
-        sequence = _writer(session).insert(session, (
+        sequence = _writer(session).insert(session, [
             event_id, tenant, type, actor, the_subject.entity[:100], the_subject.id[:100],
             list(related_ids), occurred_at, data,
-        ))
+        ])
     except (TypeError, ValueError) as exc:  # a schema-validated payload holding a value JSON cannot encode
         raise EventError(f"the payload of {type} is not JSON: {exc}") from None
     event = Event(event_id, tenant, type, actor, the_subject, occurred_at, data, related_ids, sequence)

@@ -44,6 +44,14 @@ class EventSettings:
     #: Consecutive failed attempts after which a webhook subscription is disabled
     #: (``XRM_WEBHOOKS_DISABLE_AFTER``).
     webhooks_disable_after: int = 50
+    #: Days delivered events, processed records and webhook attempts are kept
+    #: (``XRM_EVENTS_RETENTION_DAYS``); undelivered events and dead letters are always kept.
+    retention_days: int = 30
+    #: Seconds between two prunings (``XRM_EVENTS_PRUNE_EVERY_S``).
+    prune_every_s: float = 3600.0
+    #: Scale-out: seconds between two relay sweeps run by Celery beat, a safety net beside the
+    #: relay threads of the workers (``XRM_EVENTS_SWEEP_EVERY_S``).
+    sweep_every_s: float = 60.0
 
 
 _ENV = {
@@ -58,6 +66,9 @@ _ENV = {
     "webhooks_allow_private": "XRM_WEBHOOKS_ALLOW_PRIVATE",
     "webhooks_timeout_s": "XRM_WEBHOOKS_TIMEOUT_S",
     "webhooks_disable_after": "XRM_WEBHOOKS_DISABLE_AFTER",
+    "retention_days": "XRM_EVENTS_RETENTION_DAYS",
+    "prune_every_s": "XRM_EVENTS_PRUNE_EVERY_S",
+    "sweep_every_s": "XRM_EVENTS_SWEEP_EVERY_S",
 }
 
 
@@ -83,6 +94,10 @@ def load_event_settings(environ: dict[str, str] | None = None, **overrides) -> E
     settings = EventSettings(**values)
     if settings.max_attempts < 1 or settings.batch < 1 or settings.task_batch < 1:
         raise ConfigurationError("XRM_EVENTS_MAX_ATTEMPTS, XRM_EVENTS_BATCH and XRM_EVENTS_TASK_BATCH must be at least 1")
+    if settings.retention_days < 1:
+        raise ConfigurationError("XRM_EVENTS_RETENTION_DAYS must be at least 1")
+    if settings.prune_every_s <= 0 or settings.sweep_every_s <= 0:
+        raise ConfigurationError("XRM_EVENTS_PRUNE_EVERY_S and XRM_EVENTS_SWEEP_EVERY_S must be positive")
     return settings
 
 

@@ -36,7 +36,10 @@ import secrets
 import socket
 import ssl
 import time
+import uuid
+from datetime import timedelta
 from fnmatch import fnmatchcase
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -46,11 +49,12 @@ from sqlalchemy.orm import Session
 
 from .. import __version__
 from ..audit import record
-from ..db import utcnow
-from ..errors import XrmError
-from .catalogue import EVENT_TYPE_NAME
+from ..db import Model, utcnow
+from ..errors import NotFound, XrmError
+from ..identity.fieldsecurity import redact_payload
+from .catalogue import EVENT_TYPE_NAME, Catalogue
 from .delivery import describe, event_of, record_failure
-from .envelope import Event
+from .envelope import Event, Subject
 from .models import DEAD, PENDING, Delivery, ProcessedEvent, WebhookAttempt, WebhookSubscription
 from .settings import EventSettings
 
@@ -65,6 +69,11 @@ EVENT_HEADER = "X-XRM-Event"
 EVENT_ID_HEADER = "X-XRM-Event-Id"
 #: Receivers should refuse signatures older than this many seconds.
 DEFAULT_TOLERANCE_S = 300
+#: Seconds before a delivery held by a paused subscription is looked at again (a safety net:
+#: resuming makes its deliveries due at once).
+PAUSED_RECHECK_S = 300
+#: The type of the event "send test event" posts (it is not published: no other subscriber sees it).
+TEST_EVENT = "core.webhook.test"
 
 _D = Delivery.__table__
 
@@ -72,27 +81,160 @@ _D = Delivery.__table__
 class WebhookRefused(XrmError):
     """The webhook target may not be called (bad URL, or an address the SSRF rule refuses)."""
 
+    def __init__(self, message: str, field: str = "url"):
+        super().__init__(message)
+        #: The input at fault (``url`` or ``pattern``), for API errors naming it.
+        self.field = field
+
 
 # -- subscriptions ------------------------------------------------------------------------------
+
+_PATTERN_CHARACTERS = set("abcdefghijklmnopqrstuvwxyz0123456789_*?[]!")
+
+
+def check_pattern(pattern: str, catalogue: Catalogue | None = None) -> str:
+    """``pattern`` if it is a valid event-type pattern matching at least one type of ``catalogue``.
+
+    :raises WebhookRefused: (``field == "pattern"``) malformed, or it matches no declared type.
+    """
+    pattern = (pattern or "").strip()
+    if not pattern or len(pattern) > 150 or not all(part and set(part) <= _PATTERN_CHARACTERS
+                                                    for part in pattern.split(".")):
+        raise WebhookRefused(f"event pattern {pattern!r} is invalid (e.g. 'sales.*' or '*.party.created')",
+                             field="pattern")
+    if catalogue is not None and not any(fnmatchcase(t.name, pattern) for t in catalogue):
+        raise WebhookRefused(f"event pattern {pattern!r} matches no declared event type", field="pattern")
+    return pattern
+
+
+def _catalogue(session: Session) -> Catalogue | None:
+    from .bus import bus_for_session
+
+    try:
+        return bus_for_session(session).catalogue
+    except XrmError:  # no bus for this database yet: the syntax check alone
+        return None
 
 
 def create_webhook(session: Session, url: str, pattern: str, settings: EventSettings,
                    secret: str | None = None, actor: str = "cli") -> WebhookSubscription:
     """Subscribe ``url`` to the events matching ``pattern`` in the session's tenant.
 
-    The target is checked now (and again at each delivery, as DNS may change).
-    :raises WebhookRefused: the URL is not http(s) or its host resolves to a refused address.
+    The target is checked now (and again at each delivery, as DNS may change); the pattern must
+    match a declared event type. The secret is generated unless given: show it to the tenant once.
+    :raises WebhookRefused: the URL is not http(s), its host resolves to a refused address, or the
+        pattern is invalid (``exc.field`` says which).
     """
-    if not pattern or not all(part and (set(part) <= set("abcdefghijklmnopqrstuvwxyz0123456789_*?[]!"))
-                              for part in pattern.split(".")):
-        raise WebhookRefused(f"event pattern {pattern!r} is invalid (e.g. 'sales.*' or '*.party.created')")
+    pattern = check_pattern(pattern, _catalogue(session))
     resolve_target(url, settings)
-    hook = WebhookSubscription(url=url, pattern=pattern, secret=secret or secrets.token_urlsafe(32),
-                               active=True, failures=0)
+    hook = WebhookSubscription(url=url, pattern=pattern, secret=secret or new_secret(),
+                               active=True, paused=False, failures=0)
     session.add(hook)
     session.flush()
     record(session, actor, "webhook.created", url, webhook_id=hook.id, pattern=pattern)
     return hook
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def update_webhook(session: Session, hook: WebhookSubscription, settings: EventSettings, *,
+                   url: str | None = None, pattern: str | None = None, actor: str = "cli") -> WebhookSubscription:
+    """Change the target and/or the pattern, checked as at creation; events already queued keep going."""
+    changed: dict[str, str] = {}
+    if pattern is not None and pattern != hook.pattern:
+        changed["pattern"] = hook.pattern = check_pattern(pattern, _catalogue(session))
+    if url is not None and url != hook.url:
+        resolve_target(url, settings)
+        changed["url"] = hook.url = url
+    if changed:
+        session.flush()
+        record(session, actor, "webhook.updated", hook.url[:200], webhook_id=hook.id, **changed)
+    return hook
+
+
+def delete_webhook(session: Session, hook: WebhookSubscription, actor: str = "cli") -> None:
+    """Remove the subscription, its delivery log and its queued or dead-lettered deliveries."""
+    session.execute(delete(_D).where(_D.c.subscriber == subscriber_name(hook.id)))
+    session.execute(delete(WebhookAttempt.__table__).where(WebhookAttempt.__table__.c.webhook_id == hook.id))
+    record(session, actor, "webhook.deleted", hook.url[:200], webhook_id=hook.id, pattern=hook.pattern)
+    session.delete(hook)
+    session.flush()
+
+
+def rotate_secret(session: Session, hook: WebhookSubscription, actor: str = "cli") -> str:
+    """Give the subscription a new secret and return it (shown once); the old one stops at once."""
+    hook.secret = new_secret()
+    session.flush()
+    record(session, actor, "webhook.secret_rotated", hook.url[:200], webhook_id=hook.id)
+    return hook.secret
+
+
+def pause_webhook(session: Session, hook: WebhookSubscription, actor: str = "cli") -> None:
+    """Stop sending: new events still queue for the subscription and wait until it is resumed."""
+    if not hook.paused:
+        hook.paused = True
+        session.flush()
+        record(session, actor, "webhook.paused", hook.url[:200], webhook_id=hook.id)
+
+
+def resume_webhook(session: Session, hook: WebhookSubscription, actor: str = "cli") -> None:
+    """Send again: what waited is due now. Also re-enables a subscription disabled after failures
+    (what was dead-lettered then stays in the dead-letter list, to retry one by one)."""
+    if not hook.paused and hook.active:
+        return
+    hook.paused = False
+    hook.active = True
+    hook.failures = 0
+    hook.disabled_reason = None
+    session.execute(
+        update(_D).where(_D.c.subscriber == subscriber_name(hook.id), _D.c.status == PENDING)
+        .values(next_attempt_at=utcnow(), queued_at=None, updated_at=utcnow())
+    )
+    session.flush()
+    record(session, actor, "webhook.resumed", hook.url[:200], webhook_id=hook.id)
+
+
+def subscriber_name(webhook_id: int) -> str:
+    """The subscriber name of a webhook in deliveries and processed records: ``webhook.<id>``."""
+    return f"webhook.{webhook_id}"
+
+
+def send_test(bus: EventBus, tenant_id: int, webhook_id: int, actor: str) -> WebhookAttempt:
+    """POST a signed ``core.webhook.test`` event to the subscription now, and log the attempt.
+
+    Called outside any transaction (the request may take ``XRM_WEBHOOKS_TIMEOUT_S``); the attempt
+    is returned whatever happened (its ``status_code`` or ``error`` tell). Paused and disabled
+    subscriptions can be tested: that is how one checks a receiver before resuming.
+    :raises NotFound: no such subscription in the tenant.
+    """
+    db = bus.platform.db
+    with db.session(tenant_id, read_only=True) as session:
+        hook = session.get(WebhookSubscription, webhook_id)
+        if hook is None:
+            raise NotFound(f"There is no webhook {webhook_id} here.")
+        url, secret = hook.url, hook.secret
+    event = Event(str(uuid.uuid4()), tenant_id, TEST_EVENT, actor, Subject(WebhookSubscription.__tablename__,
+                  str(webhook_id)), utcnow(), {"webhook_id": webhook_id, "message": "A test event from XRM."})
+    started = time.monotonic()
+    status_code, error = None, None
+    try:
+        body, headers = request_for(secret, event)
+        status_code = post(url, body, headers, bus.settings)
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except Exception as exc:  # noqa: BLE001 -- reported to the tester, like any failed attempt
+        error = str(exc) if isinstance(exc, WebhookRefused) else describe(exc)
+    with db.transaction(tenant_id) as session:
+        attempt = WebhookAttempt(webhook_id=webhook_id, event_id=event.id, attempt=1, at=utcnow(),
+                                 status_code=status_code, error=(error or None) and error[:500],
+                                 duration_ms=int((time.monotonic() - started) * 1000))
+        session.add(attempt)
+        session.flush()
+        record(session, actor, "webhook.tested", url[:200], webhook_id=webhook_id, status_code=status_code)
+        session.expunge(attempt)
+    return attempt
 
 
 def matches(pattern: str, event_type: str) -> bool:
@@ -194,7 +336,17 @@ def post(url: str, body: bytes, headers: dict[str, str], settings: EventSettings
 
 
 def request_for(hook_secret: str, event: Event) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":")).encode()
+    """The body and headers of one signed delivery of ``event``.
+
+    The payload leaves the platform to an unknown audience: fields protected by field security on
+    the subject's resource are removed (:func:`~xrm_core.identity.fieldsecurity.redact_payload`
+    with no principal: fail closed).
+    """
+    envelope = event.to_dict()
+    resource = resource_of(event.subject.entity)
+    if resource is not None:
+        envelope["payload"] = redact_payload(None, resource, envelope["payload"])
+    body = json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
@@ -205,6 +357,15 @@ def request_for(hook_secret: str, event: Event) -> tuple[bytes, dict[str, str]]:
         SIGNATURE_HEADER: sign(hook_secret, timestamp, body),
     }
     return body, headers
+
+
+@cache
+def resource_of(entity: str) -> str | None:
+    """The permission resource (``core.party``) of the model stored in table ``entity``, if any."""
+    for mapper in Model.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == entity:
+            return getattr(mapper.class_, "__permission_resource__", None)
+    return None
 
 
 # -- delivering ---------------------------------------------------------------------------------
@@ -220,13 +381,18 @@ def send_delivery(bus: EventBus, row: Any) -> str:
     event = event_of(row)
     with db.session(row.tenant_id, read_only=True) as session:
         hook = session.get(WebhookSubscription, webhook_id)
-        target = (hook.url, hook.secret, hook.active) if hook is not None else None
+        target = (hook.url, hook.secret, hook.active, hook.paused) if hook is not None else None
     if target is None or not target[2]:
         with db.transaction(row.tenant_id) as session:
             record_failure(bus, session, row.id, row.attempts,
                            "the webhook subscription was deleted or disabled", final=True)
         return DEAD
-    url, secret, _active = target
+    url, secret, _active, paused = target
+    if paused:  # wait, without using up attempts; resuming makes it due at once
+        with db.transaction(row.tenant_id) as session:
+            session.execute(update(_D).where(_D.c.id == row.id).values(
+                next_attempt_at=utcnow() + timedelta(seconds=PAUSED_RECHECK_S), queued_at=None))
+        return PENDING
     started = time.monotonic()
     status_code: int | None = None
     error: str | None = None

@@ -14,9 +14,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..customfields.mixin import HasCustomFields
 from ..db import Model, utcnow
 from ..identity.ownership import Owned
 from ..tenancy import TenantScoped
@@ -25,14 +26,18 @@ from ..tenancy import TenantScoped
 ORDERED_PERIOD = "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from"
 
 
-class Party(Owned, TenantScoped, Model):
+class Party(Owned, HasCustomFields, TenantScoped, Model):
     """A person or an organization the tenant deals with, whatever the roles it plays.
 
     Owned: who sees and changes a party follows its owner, team, department and shares.
+    HasCustomFields: the tenant's custom fields for ``core.party`` are in ``custom``.
     """
 
     __tablename__ = "core_parties"
     __permission_resource__ = "core.party"
+    __custom_fields_entity__ = "core.party"
+    #: ``related`` grants reach the parties related to the user's own party.
+    __party_key__ = "id"
     __table_args__ = (
         # Leading with the tenant serves the tenant's list pages sorted or searched by name.
         Index("ix_core_parties_tenant_id_display_name", "tenant_id", "display_name"),
@@ -141,10 +146,14 @@ class Relationship(TenantScoped, Model):
     valid_to: Mapped[date | None]
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     notes: Mapped[str | None] = mapped_column(Text)
+    #: Bumped by every update (the API's ETag); the server default serves Core bulk inserts.
+    version: Mapped[int] = mapped_column(server_default=text("1"))
 
     type: Mapped[RelationshipTypeDef] = relationship(lazy="joined")
     from_party: Mapped[Party] = relationship(foreign_keys=[from_party_id])
     to_party: Mapped[Party] = relationship(foreign_keys=[to_party_id])
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Relationship #{self.id} {self.from_party_id} -{self.type_id}-> {self.to_party_id}>"

@@ -15,6 +15,12 @@ otherwise) or :data:`ALL_TIME` (every relationship that ever held, for history a
 
 **Direction.** Neighbours can be asked for by direction; multi-hop queries follow relationships
 both ways ("how is this supplier connected to that customer?" does not care who employs whom).
+
+**Permissions.** Through a session acting for a principal, the graph is the part of it the
+principal may read: a party it cannot see is neither returned nor walked through, so no answer
+(a distance, a path, an edge) reveals it. The multi-hop statements then test each party they step
+to with an ``EXISTS`` on the ORM entity, which the session's permission criteria reach like any
+ORM read; without a principal (platform work, benchmarks) that test is left out of the SQL.
 """
 
 from __future__ import annotations
@@ -45,10 +51,11 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..errors import NotFound
+from ..identity.scoping import principal_of
 from . import GraphRuleError, session_tenant
 from .models import Party, PartyRoleAssignment, Relationship, RelationshipTypeDef
 
@@ -127,7 +134,8 @@ def neighbours(
     params = _parameters(session, types, as_of, party_id=party_id, role=role)
     statement = _neighbours_statement(direction, types is not None, as_of is not ALL_TIME, role is not None)
     result = [Neighbour(*row) for row in session.execute(statement, params)]
-    if not result:
+    if not result or principal_of(session) is not None:
+        # A principal must see the party itself, not only (some of) its neighbours.
         _require_party(session, params["tenant_id"], party_id)
     return result
 
@@ -152,7 +160,7 @@ def neighbourhood(
     found: dict[int, int] = {}
     edges = []
     for rel_id, from_id, to_id, code, from_hops, to_hops in session.execute(
-        _neighbourhood_statement(depth, types is not None, as_of is not ALL_TIME), params
+        _neighbourhood_statement(depth, types is not None, as_of is not ALL_TIME, _scoped(session)), params
     ):
         edges.append(Edge(rel_id, from_id, to_id, code))
         found[from_id], found[to_id] = from_hops, to_hops
@@ -187,7 +195,7 @@ def shortest_paths(
         return [Path([from_id], [])]
     paths = []
     for start_parties, start_rels, finish_parties, finish_rels in session.execute(
-        _shortest_paths_statement(max_hops, types is not None, as_of is not ALL_TIME), params
+        _shortest_paths_statement(max_hops, types is not None, as_of is not ALL_TIME, _scoped(session)), params
     ):
         # Each half runs from the middle party to its end: reverse the first, drop the shared middle.
         parties = _ids(start_parties)[::-1] + _ids(finish_parties)[1:]
@@ -227,9 +235,16 @@ def _day(as_of: date | AsOf) -> date:
 
 
 def _require_party(session: Session, tenant_id: int, party_id: int) -> None:
-    found = session.scalar(select(PARTIES.c.id).where(PARTIES.c.id == party_id, PARTIES.c.tenant_id == tenant_id))
+    """The party must be the tenant's and, through a principal's session, visible to it (an ORM
+    read, so the permission criteria apply)."""
+    found = session.scalar(select(Party.id).where(Party.id == party_id, Party.tenant_id == tenant_id))
     if found is None:
         raise NotFound(f"no party #{party_id}")
+
+
+def _scoped(session: Session) -> bool:
+    """Whether the statements must keep to the parties the session's principal may read."""
+    return principal_of(session) is not None
 
 
 def _ids(delimited: str) -> list[int]:
@@ -278,9 +293,9 @@ def _neighbours_statement(direction: str, by_type: bool, dated: bool, by_role: b
 
 
 @cache
-def _neighbourhood_statement(depth: int, by_type: bool, dated: bool) -> Select:
+def _neighbourhood_statement(depth: int, by_type: bool, dated: bool, scoped: bool) -> Select:
     conditions = _edge_conditions(by_type, dated)
-    distances = _distances(_reach(bindparam("party_id"), depth, conditions, "reach"), "distances")
+    distances = _distances(_reach(bindparam("party_id"), depth, conditions, "reach", scoped), "distances")
     r, start, end = RELATIONSHIPS, distances.alias("start"), distances.alias("finish")
     # The edges are looked up by party, from the neighbourhood, never through the tenant index:
     # SQLite knows nothing of a CTE's size, and when its statistics give few relationships per
@@ -299,7 +314,7 @@ def _neighbourhood_statement(depth: int, by_type: bool, dated: bool) -> Select:
 
 
 @cache
-def _shortest_paths_statement(max_hops: int, by_type: bool, dated: bool) -> Select:
+def _shortest_paths_statement(max_hops: int, by_type: bool, dated: bool, scoped: bool) -> Select:
     """Every shortest path between ``from_id`` and ``to_id``, as two halves meeting in the middle.
 
     The parties within half the allowed hops of each end are found with their distances (two
@@ -312,8 +327,9 @@ def _shortest_paths_statement(max_hops: int, by_type: bool, dated: bool) -> Sele
     concatenate alike); each row of the result is one half from each side of a middle party.
     """
     conditions = _edge_conditions(by_type, dated)
-    from_start = _distances(_reach(bindparam("from_id"), (max_hops + 1) // 2, conditions, "reach_start"), "from_start")
-    to_finish = _distances(_reach(bindparam("to_id"), max_hops // 2, conditions, "reach_finish"), "to_finish")
+    from_start = _distances(
+        _reach(bindparam("from_id"), (max_hops + 1) // 2, conditions, "reach_start", scoped), "from_start")
+    to_finish = _distances(_reach(bindparam("to_id"), max_hops // 2, conditions, "reach_finish", scoped), "to_finish")
     meeting = (
         select(from_start.c.party_id, from_start.c.hops.label("to_start"), to_finish.c.hops.label("to_finish"))
         .join(to_finish, to_finish.c.party_id == from_start.c.party_id)
@@ -334,20 +350,22 @@ def _shortest_paths_statement(max_hops: int, by_type: bool, dated: bool) -> Sele
     )
 
 
-def _reach(centre_id: ColumnElement[int], radius: int, conditions: list[ColumnElement[bool]], name: str) -> CTE:
+def _reach(centre_id: ColumnElement[int], radius: int, conditions: list[ColumnElement[bool]], name: str,
+           scoped: bool) -> CTE:
     """``(party_id, hops)`` for every party and every number of hops (up to ``radius``) by which a
     walk from the centre reaches it.
 
     ``UNION`` (not ``UNION ALL``) keeps one row per party and number of hops, so the recursion
     stops on cycles and costs at most ``radius + 1`` rows per party reached. It starts from the
-    centre only if the centre is the tenant's, and follows only the tenant's relationships.
+    centre only if the centre is the tenant's, and follows only the tenant's relationships;
+    ``scoped``, it starts from and steps to only parties the session's principal may read.
     """
     r = RELATIONSHIPS
-    reach = (
-        select(PARTIES.c.id.label("party_id"), literal(0, Integer).label("hops"))
-        .where(PARTIES.c.id == centre_id, PARTIES.c.tenant_id == bindparam("tenant_id"))
-        .cte(name, recursive=True)
-    )
+    anchor = select(PARTIES.c.id.label("party_id"), literal(0, Integer).label("hops")).where(
+        PARTIES.c.id == centre_id, PARTIES.c.tenant_id == bindparam("tenant_id"))
+    if scoped:
+        anchor = anchor.where(_visible(PARTIES.c.id))
+    reach = anchor.cte(name, recursive=True)
     other = _other_end(reach.c.party_id)
     step = (
         select(other, reach.c.hops + 1)
@@ -355,7 +373,16 @@ def _reach(centre_id: ColumnElement[int], radius: int, conditions: list[ColumnEl
         .join(r, or_(r.c.from_party_id == reach.c.party_id, r.c.to_party_id == reach.c.party_id))
         .where(reach.c.hops < radius, *conditions)
     )
+    if scoped:
+        step = step.where(_visible(other))
     return reach.union(step)
+
+
+def _visible(party_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """``EXISTS`` the party through the ORM entity: the session's permission criteria (added to
+    every ORM read of ``Owned`` entities, aliases included) make it true only for visible parties."""
+    visible = aliased(Party, name="visible_party")
+    return exists().where(visible.id == party_id)
 
 
 def _distances(reach: CTE, name: str) -> CTE:

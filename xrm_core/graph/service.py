@@ -102,8 +102,12 @@ def create_party(
     *,
     owner_user_id: int | None = None,
     department_id: int | None = None,
+    custom: Mapping[str, Any] | None = None,
 ) -> Party:
     """Create a party with its identifiers in other systems (``{source: value}``).
+
+    ``custom`` holds custom field values already checked by
+    :func:`xrm_core.customfields.service.clean_values`.
 
     :raises GraphRuleError: unknown kind, empty name, bad tags or identifiers, unknown owner.
     :raises Conflict: an identifier already belongs to another party of the tenant.
@@ -121,6 +125,7 @@ def create_party(
         tags=tag_list,
         owner_user_id=owner_user_id,
         department_id=department_id,
+        custom=dict(custom or {}),
         identifiers=[PartyIdentifier(source=source, value=value) for source, value in wanted.items()],
     )
     session.add(party)

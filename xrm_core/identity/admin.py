@@ -6,20 +6,33 @@ affects access is audited.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..audit import record
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, NotFound, XrmError
 from ..models import User
 from .models import Department, GranteeKind, Role, RoleGrant, Scope, Share, Team, TeamMember, UserRole
+from .passwords import hash_password
 from .principal import Principal
 from .scoping import PermissionDenied, can
 
 
+def _check_sibling_name(session: Session, name: str, parent_id: int | None, moving: Department | None = None) -> None:
+    """Names are unique among siblings, top level included (the database's UNIQUE lets NULL parents repeat)."""
+    clash = select(Department.id).where(Department.name == name, Department.parent_id.is_(parent_id)
+                                        if parent_id is None else Department.parent_id == parent_id)
+    if moving is not None:
+        clash = clash.where(Department.id != moving.id)
+    if session.scalar(clash.limit(1)) is not None:
+        raise Conflict(f"there is already a department {name!r} there")
+
+
 def create_department(session: Session, name: str, parent: Department | None = None, actor: str = "cli") -> Department:
+    _check_sibling_name(session, name.strip(), parent.id if parent else None)
     department = Department(name=name.strip(), parent_id=parent.id if parent else None)
     session.add(department)
     session.flush()
@@ -32,6 +45,7 @@ def move_department(session: Session, department: Department, new_parent: Depart
     """Re-hang a department (and everything below it) under ``new_parent``."""
     if new_parent is not None and new_parent.path.startswith(department.path):
         raise Conflict(f"cannot move department {department.name!r} below itself")
+    _check_sibling_name(session, department.name, new_parent.id if new_parent else None, department)
     old_path = department.path
     new_path = f"{new_parent.path if new_parent else '/'}{department.id}/"
     below = session.scalars(select(Department).where(Department.path.startswith(old_path)))
@@ -136,3 +150,132 @@ def deactivate(session: Session, user: User, actor: str = "cli") -> None:
     session.execute(update(User).where(User.id == user.id).values(active=False,
                     credential_version=User.credential_version + 1))
     record(session, actor, "user.deactivated", user.email)
+
+
+def create_user(
+    session: Session, email: str, password: str, display_name: str = "",
+    department: Department | None = None, actor: str = "cli",
+) -> User:
+    """Create a user who signs in with ``password`` (checked against the password rules).
+
+    There are no invitations: the administrator sets the first password and hands it over.
+    """
+    email = email.strip().lower()
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"user {email} already exists")
+    user = User(email=email, display_name=display_name.strip() or email,
+                password_hash=hash_password(password, email=email),
+                department_id=department.id if department else None)
+    session.add(user)
+    session.flush()
+    record(session, actor, "user.created", email)
+    return user
+
+
+def reactivate(session: Session, user: User, actor: str = "cli") -> None:
+    """Let a deactivated user sign in again: their old browser sessions stay ended, their API tokens
+    (unless revoked or expired) work again."""
+    user.active = True
+    record(session, actor, "user.reactivated", user.email)
+
+
+def rename_department(session: Session, department: Department, name: str, actor: str = "cli") -> None:
+    old = department.name
+    _check_sibling_name(session, name.strip(), department.parent_id, department)
+    department.name = name.strip()
+    record(session, actor, "department.renamed", department.path, old=old, new=department.name)
+
+
+def delete_department(session: Session, department: Department, actor: str = "cli") -> None:
+    """Delete an empty department: one with sub-departments or users is refused."""
+    if session.scalar(select(Department.id).where(Department.parent_id == department.id).limit(1)) is not None:
+        raise Conflict(f"department {department.name!r} has sub-departments: move or delete them first")
+    if session.scalar(select(User.id).where(User.department_id == department.id).limit(1)) is not None:
+        raise Conflict(f"department {department.name!r} has users: move them to another department first")
+    _drop_shares_to(session, GranteeKind.DEPARTMENT, department.id)
+    session.delete(department)
+    record(session, actor, "department.deleted", department.path, name=department.name)
+
+
+def rename_team(session: Session, team: Team, name: str, actor: str = "cli") -> None:
+    old = team.name
+    team.name = name.strip()
+    record(session, actor, "team.renamed", team.name, old=old)
+
+
+def delete_team(session: Session, team: Team, actor: str = "cli") -> None:
+    """Delete a team; records it owned keep their department and owner user, if any."""
+    _drop_shares_to(session, GranteeKind.TEAM, team.id)
+    session.delete(team)
+    record(session, actor, "team.deleted", team.name)
+
+
+def _drop_shares_to(session: Session, kind: GranteeKind, grantee_id: int) -> None:
+    """Withdraw the shares to a grantee that goes away: a new team or department may get its id
+    (SQLite reuses the highest one) and must not inherit them."""
+    for row in session.scalars(select(Share).where(Share.grantee_kind == kind, Share.grantee_id == grantee_id)):
+        session.delete(row)
+
+
+def add_member(session: Session, team: Team, user: User, actor: str = "cli") -> None:
+    """Put ``user`` in ``team`` (idempotent)."""
+    found = session.scalar(select(TeamMember.id).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id))
+    if found is None:
+        session.add(TeamMember(team_id=team.id, user_id=user.id))
+        record(session, actor, "team.member_added", team.name, user=user.email)
+
+
+def remove_member(session: Session, team: Team, user: User, actor: str = "cli") -> None:
+    row = session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id))
+    if row is not None:
+        session.delete(row)
+        record(session, actor, "team.member_removed", team.name, user=user.email)
+
+
+def delete_role(session: Session, role: Role, actor: str = "cli") -> None:
+    """Delete a role: its users lose its grants on their next request."""
+    session.delete(role)
+    record(session, actor, "role.deleted", role.name)
+
+
+def remove_share(session: Session, principal: Principal, row: Share, obj) -> None:
+    """Withdraw one share of ``obj``; needs the ``share`` right on the record, like giving it."""
+    if not can(session, principal, "share", obj):
+        raise PermissionDenied(f"{principal.name} may not share {obj.__permission_resource__} #{obj.id}")
+    session.delete(row)
+    record(session, principal.name, "record.unshared", f"{row.resource}#{row.record_id}",
+           grantee=f"{row.grantee_kind.value}:{row.grantee_id}", actions=[row.action])
+
+
+class InvalidGrant(XrmError):
+    """A grant is not ``permission@scope`` with a declared permission and a known scope."""
+
+
+#: How a grant is written in the API, the CLI and manifests.
+GRANT_FORMAT = "permission@scope"
+
+
+def parse_grants(texts: list[str], known: Collection[str]) -> dict[str, Scope]:
+    """``["core.party.read@tenant", ...]`` as permission -> scope; every permission must be in ``known``."""
+    scopes = ", ".join(s.value for s in Scope)
+    grants: dict[str, Scope] = {}
+    for text in texts:
+        permission, _, scope = text.strip().partition("@")
+        if scope not in {s.value for s in Scope}:
+            raise InvalidGrant(f"{text!r} is not '{GRANT_FORMAT}' with a scope among {scopes}")
+        if permission not in known:
+            raise InvalidGrant(f"unknown permission {permission!r}")
+        if permission in grants:
+            raise InvalidGrant(f"permission {permission!r} is granted twice")
+        grants[permission] = Scope(scope)
+    return grants
+
+
+def format_grants(grants: dict[str, Scope]) -> list[str]:
+    return [f"{permission}@{Scope(scope).value}" for permission, scope in sorted(grants.items())]
+
+
+def grants_of(session: Session, role: Role) -> dict[str, Scope]:
+    """The role's grants, permission -> scope."""
+    rows = session.execute(select(RoleGrant.permission, RoleGrant.scope).where(RoleGrant.role_id == role.id))
+    return {permission: scope for permission, scope in rows}

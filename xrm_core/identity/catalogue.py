@@ -10,7 +10,12 @@ CORE_RESOURCES = {"core.party": "parties"}
 CORE_ADMIN = {
     "core.user": "users",
     "core.role": "roles and grants",
-    "core.department": "departments and teams",
+    "core.department": "departments",
+    "core.team": "teams and their members",
+    "core.webhook": "webhooks",
+    "core.relationship_type": "relationship types",
+    "core.custom_field": "custom field definitions",
+    "core.workflow": "workflows",
 }
 
 
@@ -26,6 +31,8 @@ def core_permissions() -> list[Permission]:
         for action in ("read", "create", "update", "delete")
     ]
     permissions.append(Permission("core.audit.read", "Read the audit log"))
+    permissions.append(Permission("core.audit.export", "Export the audit log"))
+    permissions.append(Permission("core.workflow.run", "Start workflows by hand on records"))
     return permissions
 
 

@@ -28,10 +28,27 @@ class Scope(enum.StrEnum):
     SUBTREE = "subtree"
     #: Every record of the tenant.
     TENANT = "tenant"
+    #: Like ``own``, plus the records of the parties related to the party the user stands for
+    #: (``User.party_id``), along the grant's relationship types (``via``) and ``direction``.
+    RELATED = "related"
 
     @property
     def rank(self) -> int:
-        return list(Scope).index(self)
+        """Breadth, for "widest scope wins": ``related`` adds to ``own`` in another dimension."""
+        return _RANKS[self]
+
+
+_RANKS = {Scope.OWN: 0, Scope.RELATED: 0, Scope.DEPARTMENT: 1, Scope.SUBTREE: 2, Scope.TENANT: 3}
+
+
+class Direction(enum.StrEnum):
+    """Which way a ``related`` grant follows its relationship types from the user's party."""
+
+    #: The user's party is the relationship's ``from`` end (``partner -referred-> customer``).
+    OUTGOING = "outgoing"
+    #: The user's party is its ``to`` end.
+    INCOMING = "incoming"
+    BOTH = "both"
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:
@@ -91,6 +108,11 @@ class RoleGrant(TenantScoped, Model):
     role_id: Mapped[int] = mapped_column(ForeignKey("core_roles.id", ondelete="CASCADE"), index=True)
     permission: Mapped[str] = mapped_column(String(120))
     scope: Mapped[Scope] = mapped_column(_enum(Scope))
+    #: For ``related`` grants: the relationship type codes followed (one hop), and which way.
+    via: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    direction: Mapped[Direction] = mapped_column(
+        _enum(Direction), default=Direction.OUTGOING, server_default=Direction.OUTGOING.value
+    )
 
 
 class UserRole(TenantScoped, Model):

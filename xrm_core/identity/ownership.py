@@ -18,6 +18,10 @@ class Owned:
 
     #: Empty on the mixin itself (SQLAlchemy evaluates the read criteria once against it).
     __permission_resource__: ClassVar[str] = ""
+    #: The attribute holding the party a record is about (``"id"`` on parties themselves, a
+    #: ``customer_id`` on a deal): ``related`` grants reach the records whose party is related to
+    #: the party the user stands for. ``None``: such grants add nothing beyond ``own`` here.
+    __party_key__: ClassVar[str | None] = None
 
     #: Shares point at records by this integer key.
     id: Mapped[int] = mapped_column(primary_key=True)

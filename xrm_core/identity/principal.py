@@ -7,13 +7,14 @@ effect on the next request. It never widens the tenant: it is always bound to on
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..graph.models import RelationshipTypeDef
 from ..models import User
-from .models import Department, RoleGrant, Scope, TeamMember, UserRole
+from .models import Department, Direction, RoleGrant, Scope, TeamMember, UserRole
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,43 @@ class Principal:
     #: The user's department and every department below it.
     subtree_ids: frozenset[int] = frozenset()
     team_ids: frozenset[int] = frozenset()
-    #: Permission -> the widest scope any of the principal's roles grants it at.
+    #: Permission -> the widest scope any of the principal's roles grants it at (a ``related``
+    #: grant counts as ``own`` here; what it adds is in :attr:`related`).
     grants: Mapping[str, Scope] = field(default_factory=dict)
+    #: The party the user stands for (``User.party_id``); ``related`` grants start from it.
+    party_id: int | None = None
+    #: Permission -> relationship type codes a ``related`` grant follows (outgoing, incoming).
+    related: Mapping[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
     def scope_for(self, permission: str) -> Scope | None:
         return self.grants.get(permission)
+
+    def related_codes(self, permission: str) -> tuple[frozenset[str], frozenset[str]]:
+        """Relationship type codes along which ``permission`` reaches related parties: (out, in)."""
+        if self.party_id is None:
+            return frozenset(), frozenset()
+        return self.related.get(permission, (frozenset(), frozenset()))
+
+    def related_keys(self, action: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``<resource>:<type code>`` pairs along which ``action`` reaches related parties: (out, in)."""
+        outgoing: set[str] = set()
+        incoming: set[str] = set()
+        suffix = "." + action
+        for permission in self.related:
+            if permission.endswith(suffix):
+                resource = permission[: -len(suffix)]
+                out_codes, in_codes = self.related_codes(permission)
+                outgoing.update(f"{resource}:{code}" for code in out_codes)
+                incoming.update(f"{resource}:{code}" for code in in_codes)
+        return tuple(sorted(outgoing)), tuple(sorted(incoming))
+
+    def restricted_to(self, permissions: set[str]) -> Principal:
+        """The same principal holding only ``permissions`` (an API token's scope)."""
+        return replace(
+            self,
+            grants={p: s for p, s in self.grants.items() if p in permissions},
+            related={p: codes for p, codes in self.related.items() if p in permissions},
+        )
 
     def resources_at(self, action: str, scope: Scope) -> tuple[str, ...]:
         """Resources on which ``action`` is granted at ``scope`` or wider."""
@@ -44,12 +77,20 @@ class Principal:
 def load_principal(session: Session, user: User) -> Principal:
     """The principal of ``user``, with the grants of all its roles merged (widest scope wins)."""
     grants: dict[str, Scope] = {}
+    related: dict[str, tuple[set[str], set[str]]] = {}
     rows = session.execute(
-        select(RoleGrant.permission, RoleGrant.scope)
+        select(RoleGrant.permission, RoleGrant.scope, RoleGrant.via, RoleGrant.direction)
         .join(UserRole, UserRole.role_id == RoleGrant.role_id)
         .where(UserRole.user_id == user.id)
     )
-    for permission, scope in rows:
+    for permission, scope, via, direction in rows:
+        if scope is Scope.RELATED:
+            outgoing, incoming = related.setdefault(permission, (set(), set()))
+            if direction in (Direction.OUTGOING, Direction.BOTH):
+                outgoing.update(via or ())
+            if direction in (Direction.INCOMING, Direction.BOTH):
+                incoming.update(via or ())
+            scope = Scope.OWN
         if permission not in grants or scope.rank > grants[permission].rank:
             grants[permission] = scope
     subtree: frozenset[int] = frozenset()
@@ -65,7 +106,26 @@ def load_principal(session: Session, user: User) -> Principal:
         subtree_ids=subtree,
         team_ids=teams,
         grants=grants,
+        party_id=user.party_id,
+        related=_both_ways_if_symmetric(session, user.tenant_id, related),
     )
+
+
+def _both_ways_if_symmetric(
+    session: Session, tenant_id: int, related: dict[str, tuple[set[str], set[str]]]
+) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """A symmetric type ("is married to") reads the same from both ends, whatever the direction."""
+    codes = set().union(*(outgoing | incoming for outgoing, incoming in related.values()))
+    symmetric = set(session.scalars(
+        select(RelationshipTypeDef.code).where(
+            RelationshipTypeDef.tenant_id == tenant_id,  # the session may be a platform one (tokens)
+            RelationshipTypeDef.code.in_(codes), RelationshipTypeDef.symmetric,
+        )
+    )) if codes else set()
+    return {
+        permission: (frozenset(outgoing | (incoming & symmetric)), frozenset(incoming | (outgoing & symmetric)))
+        for permission, (outgoing, incoming) in related.items()
+    }
 
 
 def service_principal(tenant_id: int, name: str, grants: Mapping[str, Scope]) -> Principal:

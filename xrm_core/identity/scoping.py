@@ -18,6 +18,8 @@ from sqlalchemy import and_, bindparam, event, inspect, literal, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from ..errors import XrmError
+from ..graph.models import Relationship, RelationshipTypeDef
+from .fieldsecurity import unwritten_protected
 from .models import GranteeKind, Scope, Share
 from .ownership import Owned
 from .principal import Principal
@@ -53,6 +55,41 @@ def visible_criteria(principal: Principal, action: str):
     subtree_ids = tuple(sorted(principal.subtree_ids))
     team_ids = tuple(sorted(principal.team_ids))
     now = datetime.now(UTC)
+    tenant_id = principal.tenant_id
+    party_id = principal.party_id or NO_ID
+    related_out, related_in = principal.related_keys(action)
+    today = now.date()
+    # Two lambdas, one SQL shape each: the relationship subqueries only for principals holding a
+    # ``related`` grant for this action (a lambda may not branch on its closure's values).
+    if not (related_out or related_in):
+        return with_loader_criteria(
+            Owned,
+            lambda cls: or_(
+                literal(cls.__permission_resource__).in_(tenant_wide),
+                and_(literal(cls.__permission_resource__).in_(subtree_wide), cls.department_id.in_(subtree_ids)),
+                and_(literal(cls.__permission_resource__).in_(department_wide), cls.department_id == department_id),
+                and_(
+                    literal(cls.__permission_resource__).in_(granted),
+                    or_(
+                        cls.owner_user_id == user_id,
+                        cls.owner_team_id.in_(team_ids),
+                        cls.id.in_(
+                            select(Share.record_id).where(
+                                Share.resource == cls.__permission_resource__,
+                                Share.action == action,
+                                or_(Share.expires_at.is_(None), Share.expires_at > now),
+                                or_(
+                                    and_(Share.grantee_kind == GranteeKind.USER, Share.grantee_id == user_id),
+                                    and_(Share.grantee_kind == GranteeKind.TEAM, Share.grantee_id.in_(team_ids)),
+                                    and_(Share.grantee_kind == GranteeKind.DEPARTMENT, Share.grantee_id == department_id),
+                                ),
+                            )
+                        ),
+                    ),
+                ),
+            ),
+            include_aliases=True,
+        )
     return with_loader_criteria(
         Owned,
         lambda cls: or_(
@@ -78,13 +115,42 @@ def visible_criteria(principal: Principal, action: str):
                     ),
                 ),
             ),
+            _party_key(cls).in_(
+                select(Relationship.to_party_id)
+                .join(RelationshipTypeDef, RelationshipTypeDef.id == Relationship.type_id)
+                .where(
+                    Relationship.tenant_id == tenant_id,
+                    Relationship.from_party_id == party_id,
+                    (literal(cls.__permission_resource__) + ":" + RelationshipTypeDef.code).in_(related_out),
+                    or_(Relationship.valid_from.is_(None), Relationship.valid_from <= today),
+                    or_(Relationship.valid_to.is_(None), Relationship.valid_to >= today),
+                )
+                .union_all(
+                    select(Relationship.from_party_id)
+                    .join(RelationshipTypeDef, RelationshipTypeDef.id == Relationship.type_id)
+                    .where(
+                        Relationship.tenant_id == tenant_id,
+                        Relationship.to_party_id == party_id,
+                        (literal(cls.__permission_resource__) + ":" + RelationshipTypeDef.code).in_(related_in),
+                        or_(Relationship.valid_from.is_(None), Relationship.valid_from <= today),
+                        or_(Relationship.valid_to.is_(None), Relationship.valid_to >= today),
+                    )
+                )
+            ),
         ),
         include_aliases=True,
     )
 
 
+def _party_key(cls):
+    """The column naming the party a record is about, or a never-matching one without any."""
+    return getattr(cls, cls.__party_key__) if cls.__party_key__ else literal(NO_ID)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_principal(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _forget_facts(state.session)
     principal = principal_of(state.session)
     if principal is None or not (state.is_select or state.is_update or state.is_delete):
         return
@@ -92,12 +158,43 @@ def _scope_to_principal(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(visible_criteria(principal, action))
 
 
+def is_shared(session: Session, principal: Principal, obj, action: str) -> bool:
+    """Whether a live share opens ``obj`` to the principal for ``action``."""
+    shared = _cached(session, ("shares", principal.name, obj.__permission_resource__, action),
+                     lambda: _live_shares(session, principal, obj.__permission_resource__, action))
+    if obj.id not in shared:
+        return False
+    expires_at = shared[obj.id]
+    return expires_at is None or expires_at > datetime.now(UTC)
+
+
+def _live_shares(session: Session, principal: Principal, resource: str, action: str) -> dict[int, datetime | None]:
+    """Record id -> when its latest share to the principal for ``action`` ends (``None``: never).
+
+    One indexed query per transaction, principal, resource and action, instead of one per check:
+    a Core statement with an explicit tenant condition, since no ORM work is needed here.
+    """
+    rows = session.connection().execute(SHARE_LOOKUP, {
+        "tenant_id": principal.tenant_id, "resource": resource, "action": action, "now": datetime.now(UTC),
+        "user_id": principal.user_id or NO_ID, "team_ids": sorted(principal.team_ids) or [NO_ID],
+        "department_id": principal.department_id or NO_ID,
+    })
+    shared: dict[int, datetime | None] = {}
+    for record_id, expires_at in rows:
+        if expires_at is not None and expires_at.tzinfo is None:  # SQLite gives naive UTC datetimes
+            expires_at = expires_at.replace(tzinfo=UTC)
+        if record_id not in shared:
+            shared[record_id] = expires_at
+        elif shared[record_id] is not None:
+            shared[record_id] = None if expires_at is None else max(shared[record_id], expires_at)
+    return shared
+
+
 def _share_lookup():
     shares = Share.__table__.c
-    return select(shares.id).where(
+    return select(shares.record_id, shares.expires_at).where(
         shares.tenant_id == bindparam("tenant_id"),
         shares.resource == bindparam("resource"),
-        shares.record_id == bindparam("record_id"),
         shares.action == bindparam("action"),
         or_(shares.expires_at.is_(None), shares.expires_at > bindparam("now")),
         or_(
@@ -105,25 +202,88 @@ def _share_lookup():
             and_(shares.grantee_kind == GranteeKind.TEAM, shares.grantee_id.in_(bindparam("team_ids", expanding=True))),
             and_(shares.grantee_kind == GranteeKind.DEPARTMENT, shares.grantee_id == bindparam("department_id")),
         ),
-    ).limit(1)
+    )
 
 
 #: Built once: constructing the statement per check cost more than running it.
 SHARE_LOOKUP = _share_lookup()
 
 
-def is_shared(session: Session, principal: Principal, obj, action: str) -> bool:
-    """Whether a live share opens ``obj`` to the principal for ``action`` (one indexed lookup).
+def is_related(session: Session, principal: Principal, action: str, obj) -> bool:
+    """Whether a ``related`` grant reaches ``obj``: its party is related to the principal's."""
+    party_key = getattr(obj, "__party_key__", None)
+    outgoing, incoming = principal.related_codes(f"{obj.__permission_resource__}.{action}")
+    if party_key is None or not (outgoing or incoming):
+        return False
+    party_id = getattr(obj, party_key)
+    if party_id is None:
+        return False
+    related = _cached(session, ("related", principal.name, outgoing, incoming),
+                      lambda: _related_parties(session, principal, outgoing, incoming))
+    return party_id in related
 
-    A Core statement with an explicit tenant condition: the ORM's per-statement work is not needed
-    for a yes/no answer on one table.
+
+def _related_parties(session: Session, principal: Principal, outgoing, incoming) -> frozenset[int]:
+    """Parties related today to the principal's party along ``outgoing`` / ``incoming`` type codes."""
+    rows = session.connection().execute(RELATED_LOOKUP, {
+        "tenant_id": principal.tenant_id, "party_id": principal.party_id or NO_ID, "today": datetime.now(UTC).date(),
+        "outgoing": sorted(outgoing) or [""], "incoming": sorted(incoming) or [""],
+    })
+    return frozenset(rows.scalars())
+
+
+def _related_lookup():
+    relationships, types = Relationship.__table__.c, RelationshipTypeDef.__table__.c
+    today = bindparam("today")
+
+    def arcs(near, far, codes: str):
+        return select(far).join_from(
+            Relationship.__table__, RelationshipTypeDef.__table__, types.id == relationships.type_id
+        ).where(
+            relationships.tenant_id == bindparam("tenant_id"),
+            near == bindparam("party_id"),
+            types.code.in_(bindparam(codes, expanding=True)),
+            or_(relationships.valid_from.is_(None), relationships.valid_from <= today),
+            or_(relationships.valid_to.is_(None), relationships.valid_to >= today),
+        )
+
+    return arcs(relationships.from_party_id, relationships.to_party_id, "outgoing").union(
+        arcs(relationships.to_party_id, relationships.from_party_id, "incoming"))
+
+
+RELATED_LOOKUP = _related_lookup()
+
+#: ``session.info`` key of the facts loaded for permission checks during the current transaction.
+CACHE = "xrm_permission_facts"
+
+
+def _cached(session: Session, key: tuple, load):
+    """``load()``, remembered until the session's transaction ends or it writes shares or relationships.
+
+    So a request checking many records reads the principal's shares once, and a change made by
+    anyone still takes effect on the next request (its own transaction).
     """
-    found = session.connection().execute(SHARE_LOOKUP, {
-        "tenant_id": principal.tenant_id, "resource": obj.__permission_resource__, "record_id": obj.id,
-        "action": action, "now": datetime.now(UTC), "user_id": principal.user_id or NO_ID,
-        "team_ids": sorted(principal.team_ids) or [NO_ID], "department_id": principal.department_id or NO_ID,
-    }).first()
-    return found is not None
+    facts = session.info.setdefault(CACHE, {})
+    if key not in facts:
+        facts[key] = load()
+    return facts[key]
+
+
+def _forget_facts(session: Session, *_args) -> None:
+    session.info.pop(CACHE, None)
+
+
+event.listen(Session, "after_commit", _forget_facts)
+event.listen(Session, "after_rollback", _forget_facts)
+event.listen(Session, "after_soft_rollback", _forget_facts)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_facts_written(session: Session, _context) -> None:
+    if CACHE in session.info and any(
+        isinstance(obj, (Share, Relationship)) for obj in (*session.new, *session.dirty, *session.deleted)
+    ):
+        _forget_facts(session)
 
 
 def can(session: Session, principal: Principal, action: str, obj) -> bool:
@@ -145,7 +305,9 @@ def can(session: Session, principal: Principal, action: str, obj) -> bool:
         return True
     if obj.owner_team_id is not None and obj.owner_team_id in principal.team_ids:
         return True
-    return obj.id is not None and is_shared(session, principal, obj, action)
+    if obj.id is not None and is_shared(session, principal, obj, action):
+        return True
+    return is_related(session, principal, action, obj)
 
 
 @event.listens_for(Session, "before_flush")
@@ -170,6 +332,10 @@ def _guard_writes(session: Session, _context, _instances) -> None:
     for obj in session.deleted:
         if isinstance(obj, Owned):
             _require(session, principal, "delete", obj)
+    for obj in (*session.new, *session.dirty):
+        denied = unwritten_protected(principal, obj)
+        if denied:
+            raise PermissionDenied(f"{principal.name} may not write {', '.join(denied)} of {type(obj).__name__}")
 
 
 def _require(session: Session, principal: Principal, action: str, obj) -> None:
@@ -183,16 +349,23 @@ def _require(session: Session, principal: Principal, action: str, obj) -> None:
 OWNERSHIP = ("owner_user_id", "owner_team_id", "department_id")
 
 
+def _reach_attributes(obj: Owned) -> tuple[str, ...]:
+    """What decides who reaches the record: its ownership, and the party it is about."""
+    party_key = obj.__party_key__
+    return OWNERSHIP if party_key in (None, "id") else (*OWNERSHIP, party_key)
+
+
 def _ownership_changed(obj: Owned) -> bool:
     state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in OWNERSHIP)
+    return any(state.attrs[name].history.has_changes() for name in _reach_attributes(obj))
 
 
 def _as_loaded(obj: Owned) -> SimpleNamespace:
     """The record's ownership as it was loaded: rights are checked on what the user could see."""
     state = inspect(obj)
     values = {}
-    for name in OWNERSHIP:
+    for name in _reach_attributes(obj):
         history = state.attrs[name].history
         values[name] = history.deleted[0] if history.deleted else getattr(obj, name)
-    return SimpleNamespace(__permission_resource__=obj.__permission_resource__, id=obj.id, **values)
+    return SimpleNamespace(__permission_resource__=obj.__permission_resource__, __party_key__=obj.__party_key__,
+                           id=obj.id, **values)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -61,8 +60,7 @@ def authenticate_token(session: Session, token: str) -> tuple[User, Principal]:
     row.last_used_at = now
     principal = load_principal(session, user)
     if row.permissions:
-        allowed = set(row.permissions)
-        principal = replace(principal, grants={p: s for p, s in principal.grants.items() if p in allowed})
+        principal = principal.restricted_to(set(row.permissions))
     return user, principal
 
 

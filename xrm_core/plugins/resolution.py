@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
+from importlib import metadata
 
 from packaging.version import Version
 
 from .discovery import PluginInfo
 
 CORE_DISTRIBUTION = "xrm-core"
+SDK_DISTRIBUTION = "xrm-sdk"
 
 
 @dataclass
@@ -32,7 +34,8 @@ def resolve(candidates: list[PluginInfo], core_version: Version) -> Resolution:
     by_name = {p.name: p for p in candidates}
     refused: dict[str, str] = {}
     for plugin in candidates:
-        reason = plugin.problem or _core_problem(plugin, core_version) or _dependency_problem(plugin, by_name)
+        reason = (plugin.problem or _core_problem(plugin, core_version) or _sdk_problem(plugin)
+                  or _dependency_problem(plugin, by_name))
         if reason:
             refused[plugin.name] = reason
     _refuse_dependents(candidates, refused)
@@ -58,6 +61,23 @@ def _core_problem(plugin: PluginInfo, core_version: Version) -> str | None:
         return f"declares no {CORE_DISTRIBUTION} version range in its dependencies"
     if not requirement.specifier.contains(core_version, prereleases=True):
         return f"requires {requirement}, but {CORE_DISTRIBUTION} {core_version} is installed"
+    return None
+
+
+def _sdk_problem(plugin: PluginInfo) -> str | None:
+    """A plugin may also declare the SDK range it was written for; the installed SDK must match.
+
+    The SDK is read as an installed distribution, never imported (the core does not import it).
+    """
+    requirement = plugin.requirement_on(SDK_DISTRIBUTION)
+    if requirement is None:
+        return None
+    try:
+        installed = Version(metadata.version(SDK_DISTRIBUTION))
+    except metadata.PackageNotFoundError:
+        return f"requires {requirement}, but {SDK_DISTRIBUTION} is not installed"
+    if not requirement.specifier.contains(installed, prereleases=True):
+        return f"requires {requirement}, but {SDK_DISTRIBUTION} {installed} is installed"
     return None
 
 

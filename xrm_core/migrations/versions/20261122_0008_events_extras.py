@@ -1,12 +1,12 @@
-"""Events: webhook management, pruning and schedules.
+"""Events: webhook management (versions for If-Match, pausing).
 
 Revision ID: core_0008
 Revises: core_0007
 Create Date: 2026-11-22
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "core_0008"
 down_revision = "core_0007"
@@ -15,8 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # PLACEHOLDER: filled in by its owner this session, or removed from the chain
+    with op.batch_alter_table("core_webhooks") as batch:
+        batch.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="1"))
+        batch.add_column(sa.Column("paused", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
-    pass  # PLACEHOLDER
+    with op.batch_alter_table("core_webhooks") as batch:
+        batch.drop_column("paused")
+        batch.drop_column("version")

@@ -1,0 +1,111 @@
+"""Saved views: a list's filters and sort, named and shared with me, my department or the tenant.
+
+Who sees a view: its author always; a ``department`` view, every member of the department it was
+saved for; a ``tenant`` view, everyone in the tenant. Saving for the department needs a
+department; saving for the tenant is for tenant administrators.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import marshmallow as ma
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import web
+from ..identity.authentication import current_principal
+from .listing import VIEW_PARAMETERS, parse_view
+from .models import SavedView, ViewScope
+
+blueprint = Blueprint("saved_views", __name__, url_prefix="/views")
+
+#: The lists views can be saved for -> the endpoint of their page.
+LISTS = {"parties": "parties.index"}
+NAME_MAX = 100
+
+
+def visible_views(resource: str) -> list[SavedView]:
+    """The saved views of ``resource`` the signed-in user may see and use, by scope then name."""
+    principal = current_principal()
+    conditions = [SavedView.owner_user_id == principal.user_id, SavedView.scope == ViewScope.TENANT]
+    if principal.department_id is not None:
+        conditions.append(and_(SavedView.scope == ViewScope.DEPARTMENT,
+                               SavedView.department_id == principal.department_id))
+    views = web.db_session().scalars(
+        select(SavedView).where(SavedView.resource == resource, or_(*conditions))
+    ).all()
+    order = list(ViewScope)
+    return sorted(views, key=lambda v: (order.index(v.scope), v.name.lower(), v.id))
+
+
+def view_url(view: SavedView) -> str:
+    """The list page showing ``view`` (``saved`` marks it as the current view there)."""
+    return url_for(LISTS[view.resource], saved=view.id) + "&" + view.query if view.query \
+        else url_for(LISTS[view.resource], saved=view.id)
+
+
+@blueprint.post("/<resource>")
+@login_required
+def save(resource: str):
+    """Save the list's current filters and sort under a name, at the chosen scope."""
+    if resource not in LISTS:
+        abort(404)
+    principal = current_principal()
+    back = url_for(LISTS[resource], **{k: v for k in VIEW_PARAMETERS if (v := request.form.get(k, "").strip())})
+    name = request.form.get("name", "").strip()
+    scope_value = request.form.get("scope", ViewScope.ME.value)
+    problem = None
+    if not name:
+        problem = _("Give the view a name.")
+    elif len(name) > NAME_MAX:
+        problem = _("Use at most %(max)s characters for the name.", max=NAME_MAX)
+    elif scope_value not in {s.value for s in ViewScope}:
+        problem = _("Choose who the view is for.")
+    elif scope_value == ViewScope.DEPARTMENT and principal.department_id is None:
+        problem = _("You are in no department: save the view for yourself instead.")
+    elif scope_value == ViewScope.TENANT and not current_user.is_admin:
+        problem = _("Only administrators can save views for the whole organisation.")
+    if problem is None:
+        try:
+            view = parse_view(request.form, paged=False)
+        except ma.ValidationError:  # a tampered form: the page only offers valid values
+            problem = _("The current filters are invalid; fix them before saving the view.")
+    if problem:
+        flash(problem, "error")
+        return redirect(back)
+    scope = ViewScope(scope_value)
+    session = web.db_session()
+    saved = SavedView(
+        resource=resource, name=name, scope=scope, owner_user_id=principal.user_id,
+        department_id=principal.department_id if scope is ViewScope.DEPARTMENT else None,
+        query=urlencode({k: v for k, v in view.values.items() if v}),
+    )
+    session.add(saved)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        flash(_("You already have a view named %(name)s.", name=name), "error")
+        return redirect(back)
+    flash(_("View %(name)s saved.", name=name), "success")
+    return redirect(view_url(saved))
+
+
+@blueprint.post("/<int:view_id>/delete")
+@login_required
+def delete(view_id: int):
+    """Delete a view: its author may, and administrators may delete shared ones."""
+    session = web.db_session()
+    view = next((v for resource in LISTS for v in visible_views(resource) if v.id == view_id), None)
+    if view is None:
+        abort(404)
+    if view.owner_user_id != current_principal().user_id and not current_user.is_admin:
+        abort(403, description=_("Only the author of this view or an administrator can delete it."))
+    session.delete(view)
+    session.commit()
+    flash(_("View %(name)s deleted.", name=view.name), "success")
+    return redirect(url_for(LISTS[view.resource]))
