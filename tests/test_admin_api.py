@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from xrm_sdk.testing import administrator_headers
 
 from xrm_core import migrate, tenants
+from xrm_core.graph import service
 from xrm_core.graph.models import Party
 from xrm_core.identity import admin
 from xrm_core.identity.catalogue import all_permissions
@@ -210,8 +211,14 @@ def test_a_role_given_and_taken_back_changes_rights_on_the_next_request(platform
     (["core.party.read"], "permission@scope"),
     (["core.party.read@own", "core.party.read@tenant"], "twice"),
     ("core.party.read@own", "A list of"),
+    (["core.party.read@related"], "names the relationship types it follows"),
+    (["core.party.read@related:nope"], "unknown relationship type(s) nope"),
+    (["core.party.read@related:referred/sideways"], "direction 'sideways' is not one of"),
+    (["core.party.read@tenant:referred"], "only a 'related' scope takes relationship types"),
 ])
-def test_bad_grants_are_a_422_naming_the_problem(platform, client, boss, grants, fragment):
+def test_bad_grants_are_a_422_naming_the_problem(platform, client, boss, acme, grants, fragment):
+    with platform.db.transaction(acme) as session:
+        service.define_relationship_type(session, "referred", "referred", "was referred by")
     before = snapshot(platform)
     assert_invalid(client.post("/api/v1/roles", json={"name": "x", "grants": grants}, headers=boss), "grants", fragment)
     assert snapshot(platform) == before
@@ -225,8 +232,10 @@ def test_nobody_hands_out_more_than_they_hold(platform, client, acme):
         "name": "wide", "grants": ["core.party.read@tenant"]}, headers=headers), 403)
     assert "core.party.read" in body["detail"]
     # "related" reaches sideways, outside the department: a department grant does not cover it.
-    assert_problem(client.post("/api/v1/roles", json={"name": "sideways", "grants": ["core.party.read@related"]},
-                               headers=headers), 403)
+    with platform.db.transaction(acme) as session:
+        service.define_relationship_type(session, "referred", "referred", "was referred by")
+    assert_problem(client.post("/api/v1/roles", json={
+        "name": "sideways", "grants": ["core.party.read@related:referred"]}, headers=headers), 403)
     assert client.post("/api/v1/roles", json={"name": "narrow", "grants": ["core.party.read@own"]},
                        headers=headers).status_code == 201
     with platform.db.transaction(acme) as session:
@@ -518,3 +527,31 @@ def _fields_of(url: str) -> set[str]:
 def test_unauthenticated_requests_are_401(client):
     for url in ("/api/v1/users", "/api/v1/tokens", "/api/v1/audit"):
         assert_problem(client.get(url), 401)
+
+
+def test_a_related_role_defined_over_the_api_shows_a_partner_the_customers_it_referred(platform, client, boss, acme):
+    with platform.db.transaction(acme) as session:
+        service.define_relationship_type(session, "referred", "referred", "was referred by")
+        firm, ann, carl = (service.create_party(session, kind, name) for kind, name in (
+            ("organization", "Partner firm"), ("person", "Ann"), ("person", "Carl")))
+        service.relate(session, firm, ann, "referred")
+        ids = {"firm": firm.id, "ann": ann.id, "carl": carl.id}
+    sam, sam_headers = member(platform, acme, "sam@partner.test")
+    role = client.post("/api/v1/roles", json={"name": "Partner staff",
+                                              "grants": ["core.party.read@related:referred"]}, headers=boss)
+    assert role.status_code == 201, role.get_json()
+    assert role.get_json()["grants"] == ["core.party.read@related:referred"]
+    assert client.put(f"/api/v1/users/{sam}/roles/{role.get_json()['id']}", headers=boss).status_code in (200, 204)
+
+    def names():
+        response = client.get("/api/v1/parties", headers=sam_headers)
+        assert response.status_code == 200, response.get_json()
+        return sorted(item["display_name"] for item in response.get_json()["items"])
+
+    assert names() == []  # no party to stand for yet: nothing related
+    linked = client.patch(f"/api/v1/users/{sam}", json={"party_id": ids["firm"]}, headers=boss)
+    assert linked.status_code == 200, linked.get_json()
+    assert linked.get_json()["party_id"] == ids["firm"]
+    assert names() == ["Ann"]
+    assert_invalid(client.patch(f"/api/v1/users/{sam}", json={"party_id": 987654}, headers=boss), "party_id",
+                   "There is no party 987654 here")

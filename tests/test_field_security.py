@@ -140,3 +140,25 @@ def test_payload_redaction_for_user_facing_deliveries(world):
     assert redact_payload(clerk, "core.party", payload) == payload
     assert unreadable_fields(clerk, Dossier) == {"fee"}
     assert unreadable_fields(boss, Dossier) == frozenset()
+
+
+def test_party_timeline_hides_protected_values_from_readers_without_the_permission(world):
+    from xrm_core.events import get_bus, publish
+    from xrm_core.graph import service
+
+    platform, tenant_id, client, admin, clerk = world
+    bus = get_bus(platform)
+    with platform.db.transaction(tenant_id) as session:
+        party_id = service.create_party(session, "organization", "Client").id
+        # An open payload that happens to carry a protected value (a timeline mixes every entity's events).
+        publish(session, "core.party.updated", ("core_parties", str(party_id)),
+                {"changed": ["title"], "title": "Merger", "fee": 900}, "user:1")
+    bus.run_until_idle()
+
+    def payloads(headers):
+        response = client.get(f"/api/v1/parties/{party_id}/timeline?type_prefix=core.party.updated", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return [item["payload"] for item in response.get_json()["items"]]
+
+    assert payloads(admin) == [{"changed": ["title"], "title": "Merger", "fee": 900}]
+    assert payloads(clerk) == [{"changed": ["title"], "title": "Merger"}]

@@ -326,6 +326,12 @@ def test_department_scoping_hides_and_forbids(world, client, h):
     assert_problem(client.post(f"{PARTIES}/{support['id']}/identifiers", json={"source": "a", "value": "b"},
                                headers=h["clerk"]), 403)
     assert_problem(client.post(PARTIES, json={"kind": "person", "display_name": "R"}, headers=h["reader"]), 403)
+    # Creating at department scope files the party in one's own department only (owning it is not enough),
+    # and re-filing one's party under another department is refused the same way.
+    assert "department" in assert_problem(client.post(PARTIES, json={
+        "kind": "person", "display_name": "Planted", "department_id": ids["support"]}, headers=h["clerk"]), 403)["detail"]
+    assert_problem(client.patch(f"{PARTIES}/{sales['id']}", json={"department_id": ids["support"]},
+                                headers={**h["clerk"], "If-Match": sales["etag"]}), 403)
     assert stored(world[0]) == before
     # Within reach, the clerk works normally.
     response = client.patch(f"{PARTIES}/{sales['id']}", json={"display_name": "Sales party 2"},

@@ -27,6 +27,7 @@ from ..audit import record
 from ..contributions import PERMISSION_ACTIONS
 from ..errors import Conflict
 from ..identity import admin
+from ..graph.models import Party, RelationshipTypeDef
 from ..identity.catalogue import all_permissions
 from ..identity.fieldsecurity import models_of_resource
 from ..identity.models import Department, GranteeKind, Role, Scope, Share, Team, TeamMember, UserRole
@@ -54,9 +55,9 @@ def require(permission: str) -> Principal:
     return principal
 
 
-def require_within(principal: Principal, grants: Mapping[str, Scope], what: str) -> None:
+def require_within(principal: Principal, grants: Mapping[str, admin.Grant], what: str) -> None:
     """Refuse (403) handing out ``grants`` that go beyond the principal's own: no escalation by delegation."""
-    beyond = sorted(p for p, scope in grants.items() if not _covers(principal.scope_for(p), Scope(scope)))
+    beyond = sorted(p for p, grant in grants.items() if not _covers(principal.scope_for(p), admin.as_grant(grant).scope))
     if beyond:
         raise PermissionDenied(f"{what} would grant more than you hold: {', '.join(beyond)}")
 
@@ -116,6 +117,9 @@ class UserSchema(Schema):
         "description": "The first password, handed to the user (there are no invitations); it must "
                        "follow the password rules (at least 12 characters, not a common one)."})
     department_id = fields.Integer(allow_none=True)
+    party_id = fields.Integer(dump_only=True, allow_none=True, metadata={
+        "description": "The party the user stands for (their own, or their organization's): what "
+                       "'related' grants start from."})
     locale = fields.Function(_locale, deserialize=lambda value: value, allow_none=True,
                              validate=validate.OneOf(list(LOCALES)), metadata={
                                  "type": "string", "description": "Interface language; null follows the browser."})
@@ -128,6 +132,8 @@ class UserSchema(Schema):
 class UserChangesSchema(Schema):
     display_name = fields.String(validate=validate.Length(min=1, max=200))
     department_id = fields.Integer(allow_none=True)
+    party_id = fields.Integer(allow_none=True, metadata={
+        "description": "A party the caller can see, or null: the start of the user's 'related' grants."})
     locale = fields.String(allow_none=True, validate=validate.OneOf(list(LOCALES)))
 
 
@@ -174,7 +180,7 @@ class UserItem(MethodView):
     @blueprint.arguments(UserChangesSchema)
     @blueprint.response(200, UserSchema)
     def patch(self, changes, user_id):
-        """Change a user's display name, department or interface language (``core.user.update``)."""
+        """Change a user's display name, department, party or interface language (``core.user.update``)."""
         principal = require("core.user.update")
         session = web.db_session()
         user = get_or_404(User, user_id)
@@ -183,6 +189,9 @@ class UserItem(MethodView):
                                  actor=principal.name)
         if "display_name" in changes:
             user.display_name = changes["display_name"].strip()
+        if "party_id" in changes:
+            party = _existing(Party, changes["party_id"], "party_id")
+            user.party_id = party.id if party is not None else None
         if "locale" in changes:
             store_locale(user.id, changes["locale"])
             record(session, principal.name, "user.locale_changed", user.email, locale=changes["locale"])
@@ -394,19 +403,22 @@ class AccessRoleSchema(Schema):
     grants = fields.Function(_grant_texts, deserialize=lambda value: value, required=True, metadata={
         "type": "array", "items": {"type": "string"},
         "description": f"Each '{admin.GRANT_FORMAT}', scope among {', '.join(s.value for s in Scope)}; "
-                       "e.g. core.party.read@department."})
+                       "e.g. core.party.read@department, or core.party.read@related:referred/incoming "
+                       "(records of the parties related to the user's party by these types; "
+                       "direction outgoing (default), incoming or both)."})
 
     @ma.validates("grants")
     def _check_grants(self, value: Any, **_kwargs: Any) -> None:
         parse_grants(value)
 
 
-def parse_grants(texts: Any) -> dict[str, Scope]:
-    """The ``grants`` of a request as permission -> scope; a 422 on ``grants`` naming what is wrong."""
+def parse_grants(texts: Any) -> dict[str, admin.Grant]:
+    """The ``grants`` of a request as permission -> grant; a 422 on ``grants`` naming what is wrong."""
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise ma.ValidationError(f"A list of '{admin.GRANT_FORMAT}' strings.")
+    relationship_types = set(web.db_session().scalars(select(RelationshipTypeDef.code)))
     try:
-        return admin.parse_grants(texts, all_permissions(web.platform()))
+        return admin.parse_grants(texts, all_permissions(web.platform()), relationship_types)
     except admin.InvalidGrant as exc:
         raise ma.ValidationError(str(exc)[0].upper() + str(exc)[1:] + ".") from None
 

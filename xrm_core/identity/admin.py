@@ -6,7 +6,8 @@ affects access is audited.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..audit import record
 from ..errors import Conflict, NotFound, XrmError
 from ..models import User
-from .models import Department, GranteeKind, Role, RoleGrant, Scope, Share, Team, TeamMember, UserRole
+from .models import Department, Direction, GranteeKind, Role, RoleGrant, Scope, Share, Team, TeamMember, UserRole
 from .passwords import hash_password
 from .principal import Principal
 from .scoping import PermissionDenied, can
@@ -64,28 +65,54 @@ def create_team(session: Session, name: str, members: list[User] = (), actor: st
     return team
 
 
+@dataclass(frozen=True)
+class Grant:
+    """How far a role grants one permission: a scope and, for ``related``, the path followed.
+
+    Written ``tenant``, ``department``… or ``related:<type>[,<type>…][/incoming|/both]``
+    (relationship type codes followed one hop from the user's party; outgoing by default).
+    """
+
+    scope: Scope
+    via: tuple[str, ...] = ()
+    direction: Direction = Direction.OUTGOING
+
+    def __str__(self) -> str:
+        if self.scope is not Scope.RELATED:
+            return self.scope.value
+        text = f"{Scope.RELATED.value}:{','.join(self.via)}"
+        return text if self.direction is Direction.OUTGOING else f"{text}/{self.direction.value}"
+
+
+def as_grant(value: Scope | str | Grant) -> Grant:
+    """A plain scope is a grant without a path (how most callers and the bootstrap write them)."""
+    return value if isinstance(value, Grant) else Grant(Scope(value))
+
+
 def define_role(
-    session: Session, name: str, grants: dict[str, Scope], known_permissions: set[str], actor: str = "cli"
+    session: Session, name: str, grants: Mapping[str, Scope | Grant], known_permissions: set[str], actor: str = "cli"
 ) -> Role:
-    """Create or redefine the role ``name`` with exactly ``grants`` (permission -> scope)."""
+    """Create or redefine the role ``name`` with exactly ``grants`` (permission -> scope or grant)."""
     unknown = sorted(set(grants) - known_permissions)
     if unknown:
         raise NotFound(f"unknown permission(s): {', '.join(unknown)}")
+    wanted = {permission: as_grant(value) for permission, value in grants.items()}
     role = session.scalar(select(Role).where(Role.name == name))
     if role is None:
         role = Role(name=name)
         session.add(role)
         session.flush()
     existing = {g.permission: g for g in session.scalars(select(RoleGrant).where(RoleGrant.role_id == role.id))}
-    for permission, grant in existing.items():
-        if permission not in grants:
-            session.delete(grant)
-    for permission, scope in grants.items():
-        if permission in existing:
-            existing[permission].scope = Scope(scope)
-        else:
-            session.add(RoleGrant(role_id=role.id, permission=permission, scope=Scope(scope)))
-    record(session, actor, "role.defined", name, grants={p: Scope(s).value for p, s in sorted(grants.items())})
+    for permission, row in existing.items():
+        if permission not in wanted:
+            session.delete(row)
+    for permission, grant in wanted.items():
+        row = existing.get(permission)
+        if row is None:
+            row = RoleGrant(role_id=role.id, permission=permission)
+            session.add(row)
+        row.scope, row.via, row.direction = grant.scope, list(grant.via), grant.direction
+    record(session, actor, "role.defined", name, grants={p: str(g) for p, g in sorted(wanted.items())})
     return role
 
 
@@ -255,27 +282,51 @@ class InvalidGrant(XrmError):
 GRANT_FORMAT = "permission@scope"
 
 
-def parse_grants(texts: list[str], known: Collection[str]) -> dict[str, Scope]:
-    """``["core.party.read@tenant", ...]`` as permission -> scope; every permission must be in ``known``."""
+def parse_grants(texts: list[str], known: Collection[str],
+                 relationship_types: Collection[str] | None = None) -> dict[str, Grant]:
+    """``["core.party.read@tenant", "core.party.read@related:referred/incoming", ...]`` as
+    permission -> grant; every permission must be in ``known`` and, when ``relationship_types``
+    is given, every type a ``related`` grant follows must be among them."""
     scopes = ", ".join(s.value for s in Scope)
-    grants: dict[str, Scope] = {}
+    grants: dict[str, Grant] = {}
     for text in texts:
-        permission, _, scope = text.strip().partition("@")
+        permission, _, scope_text = text.strip().partition("@")
+        scope, _, path = scope_text.partition(":")
         if scope not in {s.value for s in Scope}:
             raise InvalidGrant(f"{text!r} is not '{GRANT_FORMAT}' with a scope among {scopes}")
         if permission not in known:
             raise InvalidGrant(f"unknown permission {permission!r}")
         if permission in grants:
             raise InvalidGrant(f"permission {permission!r} is granted twice")
-        grants[permission] = Scope(scope)
+        grants[permission] = _grant(text, Scope(scope), path, relationship_types)
     return grants
 
 
-def format_grants(grants: dict[str, Scope]) -> list[str]:
-    return [f"{permission}@{Scope(scope).value}" for permission, scope in sorted(grants.items())]
+def _grant(text: str, scope: Scope, path: str, relationship_types: Collection[str] | None) -> Grant:
+    if scope is not Scope.RELATED:
+        if path:
+            raise InvalidGrant(f"{text!r}: only a 'related' scope takes relationship types")
+        return Grant(scope)
+    types_text, _, direction = path.partition("/")
+    via = tuple(dict.fromkeys(code.strip() for code in types_text.split(",") if code.strip()))
+    if not via:
+        raise InvalidGrant(f"{text!r}: a related grant names the relationship types it follows, "
+                           "e.g. core.party.read@related:referred")
+    if direction and direction not in {d.value for d in Direction}:
+        raise InvalidGrant(f"{text!r}: direction {direction!r} is not one of "
+                           f"{', '.join(d.value for d in Direction)}")
+    if relationship_types is not None:
+        unknown = [code for code in via if code not in relationship_types]
+        if unknown:
+            raise InvalidGrant(f"{text!r}: unknown relationship type(s) {', '.join(unknown)}")
+    return Grant(scope, via, Direction(direction) if direction else Direction.OUTGOING)
 
 
-def grants_of(session: Session, role: Role) -> dict[str, Scope]:
-    """The role's grants, permission -> scope."""
-    rows = session.execute(select(RoleGrant.permission, RoleGrant.scope).where(RoleGrant.role_id == role.id))
-    return {permission: scope for permission, scope in rows}
+def format_grants(grants: Mapping[str, Scope | Grant]) -> list[str]:
+    return [f"{permission}@{as_grant(grant)}" for permission, grant in sorted(grants.items())]
+
+
+def grants_of(session: Session, role: Role) -> dict[str, Grant]:
+    """The role's grants, permission -> grant."""
+    rows = session.scalars(select(RoleGrant).where(RoleGrant.role_id == role.id))
+    return {row.permission: Grant(row.scope, tuple(row.via or ()), row.direction) for row in rows}

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from .. import audit_log, tenants
 from ..audit import record
 from ..errors import NotFound, XrmError
+from ..graph.models import RelationshipTypeDef
 from ..models import AuditEntry, User
 from . import admin
 from .catalogue import all_permissions
@@ -207,7 +208,8 @@ def roles_list(info: ScriptInfo, tenant_slug: str) -> None:
 @roles_group.command("define")
 @click.argument("name")
 @click.option("--grant", "grants", multiple=True, metavar="PERMISSION@SCOPE",
-              help="A grant, e.g. core.party.read@department (repeat; scopes: own, department, subtree, tenant).")
+              help="A grant, e.g. core.party.read@department (repeat; scopes: own, department, subtree, tenant, "
+                   "or related:TYPE[,TYPE][/incoming|/both] for the parties related to the user's party).")
 @click.option("--description", default=None, help="What the role is for.")
 @tenant_option
 @pass_info
@@ -215,7 +217,8 @@ def roles_define(info: ScriptInfo, name: str, grants: tuple[str, ...], descripti
     """Create role NAME, or redefine it with exactly the given grants."""
     with tenant_session(info, tenant_slug) as (platform, session):
         known = all_permissions(platform)
-        parsed = admin.parse_grants(list(grants), known)
+        relationship_types = set(session.scalars(select(RelationshipTypeDef.code)))
+        parsed = admin.parse_grants(list(grants), known, relationship_types)
         role = admin.define_role(session, name, parsed, set(known), actor="cli")
         if description is not None:
             role.description = description

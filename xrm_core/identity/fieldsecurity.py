@@ -126,6 +126,19 @@ def redact_payload(principal: Principal | None, resource: str, payload: Mapping[
     return _without(payload, frozenset(hidden))
 
 
+def redact_for_reader(principal: Principal | None, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` without any protected field, of any resource, that ``principal`` may not read.
+
+    For stored events shown to a person whose payload may be about any record (a party's
+    timeline mixes every plugin's events): without the entity's model at hand, every protected
+    name the reader lacks is removed, erring on the safe side like :func:`redact_payload`.
+    """
+    hidden: set[str] = set()
+    for mapper in Model.registry.mappers:
+        hidden |= unreadable_fields(principal, mapper.class_)
+    return _without(payload, frozenset(hidden)) if hidden else dict(payload)
+
+
 def _without(value: Any, hidden: frozenset[str]) -> Any:
     if isinstance(value, Mapping):
         return {key: _without(item, hidden) for key, item in value.items() if key not in hidden}

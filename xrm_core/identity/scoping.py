@@ -322,6 +322,7 @@ def _guard_writes(session: Session, _context, _instances) -> None:
             if obj.department_id is None:
                 obj.department_id = principal.department_id
             _require(session, principal, "create", obj)
+            _require_department_in_reach(principal, "create", obj)
     for obj in session.dirty:
         if isinstance(obj, Owned) and session.is_modified(obj, include_collections=False):
             before = _as_loaded(obj)
@@ -329,6 +330,7 @@ def _guard_writes(session: Session, _context, _instances) -> None:
             if _ownership_changed(obj):
                 _require(session, principal, "assign", before)
                 _require(session, principal, "update", obj)  # and it must stay within reach
+                _require_department_in_reach(principal, "update", obj)
     for obj in session.deleted:
         if isinstance(obj, Owned):
             _require(session, principal, "delete", obj)
@@ -344,6 +346,19 @@ def _require(session: Session, principal: Principal, action: str, obj) -> None:
             raise PermissionDenied(
                 f"{principal.name} may not {action} {obj.__permission_resource__} #{obj.id or 'new'}"
             )
+
+
+def _require_department_in_reach(principal: Principal, action: str, obj: Owned) -> None:
+    """A record is filed only under a department the grant reaches: owning it is not enough,
+    or anyone could place records in (and so in front of) any department."""
+    scope = principal.scope_for(f"{obj.__permission_resource__}.{action}")
+    if scope is Scope.TENANT or obj.department_id is None or obj.department_id == principal.department_id:
+        return
+    if scope is Scope.SUBTREE and obj.department_id in principal.subtree_ids:
+        return
+    raise PermissionDenied(
+        f"{principal.name} may not {action} {obj.__permission_resource__} records in department #{obj.department_id}"
+    )
 
 
 OWNERSHIP = ("owner_user_id", "owner_team_id", "department_id")

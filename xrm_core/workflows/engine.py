@@ -40,7 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..db import Model, utcnow
@@ -95,6 +95,13 @@ DEFAULT_POLL_S = 300
 
 _W = Workflow.__table__
 _V = WorkflowVersion.__table__
+#: The current versions of a tenant's enabled event-triggered workflows, with their patterns.
+_TRIGGER_CANDIDATES = (
+    select(_V.c.id, _W.c.trigger_pattern)
+    .join(_V, and_(_V.c.workflow_id == _W.c.id, _V.c.number == _W.c.current_version))
+    .where(_W.c.tenant_id == bindparam("tenant_id"), _W.c.enabled, _W.c.trigger_kind.in_(EVENT_KINDS))
+    .order_by(_W.c.id)
+)
 _MEMO = "xrm_workflow_triggers"
 
 
@@ -331,18 +338,20 @@ def _matching_versions(session: Session, tenant_id: int, event_type: str) -> lis
         memo = session.info[_MEMO] = (transaction, {})
     candidates = memo[1].get(tenant_id)
     if candidates is None:
-        candidates = memo[1][tenant_id] = session.execute(
-            select(_V.c.id, _W.c.trigger_pattern)
-            .join(_V, and_(_V.c.workflow_id == _W.c.id, _V.c.number == _W.c.current_version))
-            .where(_W.c.tenant_id == tenant_id, _W.c.enabled, _W.c.trigger_kind.in_(EVENT_KINDS))
-            .order_by(_W.c.id)
-        ).all()
+        # On the transaction's connection, not through the ORM: no autoflush, no ORM compilation;
+        # every publishing transaction pays for this lookup (the tenant is in the statement).
+        candidates = memo[1][tenant_id] = session.connection().execute(
+            _TRIGGER_CANDIDATES, {"tenant_id": tenant_id}).all()
     return [version_id for version_id, pattern in candidates if pattern and fnmatchcase(event_type, pattern)]
 
 
 def forget_matching(session: Session) -> None:
-    """Drop the transaction's memo of trigger patterns (after saving or toggling a workflow)."""
+    """Drop the transaction's memo of trigger patterns (after saving or toggling a workflow).
+
+    Flushes too: the lookup reads the transaction's connection, which sees only flushed rows.
+    """
     session.info.pop(_MEMO, None)
+    session.flush()
 
 
 def _on_publish(session: Session, event: Event) -> None:
