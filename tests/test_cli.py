@@ -16,6 +16,9 @@ from sqlalchemy import func, select, text
 from werkzeug.security import check_password_hash
 from xrm_fx_notes.plugin import Note
 
+from xrm_core import demo as core_demo
+from xrm_core.events.models import OutboxEvent
+from xrm_core.graph.models import Party, Relationship
 from xrm_core.cli import DEMO_ADMIN, DEMO_PASSWORD, DEMO_TENANT, cli
 from xrm_core.config import PREFIX, Settings, load_settings
 from xrm_core.models import AuditEntry, Tenant, User
@@ -397,7 +400,13 @@ def test_demo_is_idempotent(xrm, inspect_db):
     assert [row[0] for row in table_rows(xrm("tenants", "list").stdout)] == [DEMO_TENANT]
     with inspect_db.db.session(all_tenants=True) as session:
         assert session.scalar(select(func.count(User.id)).where(User.email == DEMO_ADMIN)) == 1
-        assert session.scalar(select(func.count(User.id))) == 1
+        # The core's sample data came once: staff in departments, a party graph, its timeline events.
+        assert session.scalar(select(func.count(User.id))) == 1 + len(core_demo.STAFF)
+        assert session.scalar(select(func.count(Party.id))) == len(core_demo.PARTIES)
+        assert session.scalar(select(func.count(Relationship.id))) == len(core_demo.RELATIONSHIPS)
+        assert session.scalar(select(func.count(OutboxEvent.id)).where(OutboxEvent.type == "core.party.created")) \
+            == len(core_demo.PARTIES)
+    assert "Sample parties" in first and "Sample parties" not in second
 
 
 def test_demo_enables_every_installed_plugin_and_adds_sample_data_once(xrm, install, inspect_db):

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from . import __version__, manifests, migrate, tenants
+from . import demo as core_demo
 from .app import create_app
 from .audit import record
 from .errors import ConfigurationError, XrmError
@@ -195,6 +196,8 @@ def demo(info: ScriptInfo) -> None:
     with platform.db.transaction(tenant_id) as session:
         tenant = session.get(Tenant, tenant_id)
         ensure_administrator(session, platform, DEMO_ADMIN, DEMO_PASSWORD, "Demo Admin")
+        if core_demo.seed(session, platform, DEMO_PASSWORD):
+            out.print(f"Sample parties, departments and staff added (staff sign in with {DEMO_PASSWORD})")
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Sample data", total=len(newly))
             for name in newly:
