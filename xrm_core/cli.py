@@ -24,6 +24,7 @@ from . import __version__, manifests, migrate, tenants
 from . import demo as core_demo
 from .app import create_app
 from .audit import record
+from .cli_support import pass_info, platform_of, tenant_id_of, tenant_option
 from .errors import ConfigurationError, XrmError
 from .events import deadletter
 from .events.bus import get_bus
@@ -105,18 +106,11 @@ def cli() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-pass_platform = click.make_pass_decorator(ScriptInfo)
-
-
-def platform_of(info: ScriptInfo) -> Platform:
-    return info.load_app().extensions["xrm"]
-
-
 # -- init, serve, demo --------------------------------------------------------------------------
 
 
 @cli.command()
-@pass_platform
+@pass_info
 def init(info: ScriptInfo) -> None:
     """Create the instance folder and bring the database schema up to date."""
     platform = platform_of(info)
@@ -128,7 +122,7 @@ def init(info: ScriptInfo) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, help="Worker threads of the web server.")
-@pass_platform
+@pass_info
 def serve(info: ScriptInfo, host: str, port: int, threads: int) -> None:
     """Serve the web application and API with a production-grade WSGI server (waitress)."""
     import waitress
@@ -150,7 +144,7 @@ def serve(info: ScriptInfo, host: str, port: int, threads: int) -> None:
 @cli.command()
 @click.option("--concurrency", default=4, show_default=True, help="Deliveries run at once (threads).")
 @click.option("--loglevel", default="INFO", show_default=True, help="Celery log level.")
-@pass_platform
+@pass_info
 def worker(info: ScriptInfo, concurrency: int, loglevel: str) -> None:
     """Run a Celery worker delivering events (scale-out: needs XRM_BROKER_URL).
 
@@ -174,7 +168,7 @@ def _pending_steps(platform: Platform) -> list[migrate.Step]:
 
 
 @cli.command()
-@pass_platform
+@pass_info
 def demo(info: ScriptInfo) -> None:
     """Create or refresh the demo tenant: every installed plugin enabled, with sample data.
 
@@ -229,7 +223,7 @@ def _upgrade(platform: Platform) -> list[migrate.Step]:
 
 @db.command("upgrade")
 @click.option("--plan", "show_plan", is_flag=True, help="Only show what would run, in order.")
-@pass_platform
+@pass_info
 def db_upgrade(info: ScriptInfo, show_plan: bool) -> None:
     """Bring the core and every installed plugin to their latest schema, atomically.
 
@@ -251,7 +245,7 @@ def db_upgrade(info: ScriptInfo, show_plan: bool) -> None:
 @click.argument("branch")
 @click.option("--to", "target", default="base", show_default=True, help="Revision to go down to.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@pass_platform
+@pass_info
 def db_downgrade(info: ScriptInfo, branch: str, target: str, yes: bool) -> None:
     """Downgrade BRANCH (a plugin name or 'core'); to base, it removes the plugin's tables."""
     platform = platform_of(info)
@@ -272,7 +266,7 @@ def _enabled(session, tenant: Tenant, plugin: str) -> bool:
 
 
 @db.command("current")
-@pass_platform
+@pass_info
 def db_current(info: ScriptInfo) -> None:
     """Show the revision each branch (core, plugins) is at."""
     platform = platform_of(info)
@@ -292,7 +286,7 @@ def tenants_group() -> None:
 @tenants_group.command("create")
 @click.argument("slug")
 @click.option("--name", default="", help="Display name (defaults to the slug).")
-@pass_platform
+@pass_info
 def tenants_create(info: ScriptInfo, slug: str, name: str) -> None:
     """Create the tenant SLUG."""
     with platform_of(info).db.transaction(all_tenants=True) as session:
@@ -301,7 +295,7 @@ def tenants_create(info: ScriptInfo, slug: str, name: str) -> None:
 
 
 @tenants_group.command("list")
-@pass_platform
+@pass_info
 def tenants_list(info: ScriptInfo) -> None:
     """List tenants with their status and enabled plugins."""
     platform = platform_of(info)
@@ -316,7 +310,7 @@ def tenants_list(info: ScriptInfo) -> None:
 @tenants_group.command("rename")
 @click.argument("slug")
 @click.argument("name")
-@pass_platform
+@pass_info
 def tenants_rename(info: ScriptInfo, slug: str, name: str) -> None:
     """Give tenant SLUG a new display NAME."""
     with platform_of(info).db.transaction(all_tenants=True) as session:
@@ -326,7 +320,7 @@ def tenants_rename(info: ScriptInfo, slug: str, name: str) -> None:
 
 @tenants_group.command("suspend")
 @click.argument("slug")
-@pass_platform
+@pass_info
 def tenants_suspend(info: ScriptInfo, slug: str) -> None:
     """Suspend tenant SLUG: its users and API clients are refused, its data is kept."""
     with platform_of(info).db.transaction(all_tenants=True) as session:
@@ -336,7 +330,7 @@ def tenants_suspend(info: ScriptInfo, slug: str) -> None:
 
 @tenants_group.command("resume")
 @click.argument("slug")
-@pass_platform
+@pass_info
 def tenants_resume(info: ScriptInfo, slug: str) -> None:
     """Make the suspended tenant SLUG active again."""
     with platform_of(info).db.transaction(all_tenants=True) as session:
@@ -346,7 +340,7 @@ def tenants_resume(info: ScriptInfo, slug: str) -> None:
 
 @tenants_group.command("apply")
 @click.argument("manifest", type=click.File("r"))
-@pass_platform
+@pass_info
 def tenants_apply(info: ScriptInfo, manifest) -> None:
     """Make a tenant match MANIFEST (YAML); idempotent, all or nothing."""
     platform = platform_of(info)
@@ -359,7 +353,7 @@ def tenants_apply(info: ScriptInfo, manifest) -> None:
 @tenants_group.command("export")
 @click.argument("slug")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
-@pass_platform
+@pass_info
 def tenants_export(info: ScriptInfo, slug: str, output: Path | None) -> None:
     """Write tenant SLUG's manifest as YAML."""
     platform = platform_of(info)
@@ -380,7 +374,7 @@ def plugins_group() -> None:
 
 
 @plugins_group.command("list")
-@pass_platform
+@pass_info
 def plugins_list(info: ScriptInfo) -> None:
     """Each installed plugin's version, dependencies, compatibility and tenants where it is enabled."""
     platform = platform_of(info)
@@ -399,7 +393,7 @@ def plugins_list(info: ScriptInfo) -> None:
 
 @plugins_group.command("info")
 @click.argument("name")
-@pass_platform
+@pass_info
 def plugins_info(info: ScriptInfo, name: str) -> None:
     """Details of plugin NAME: distribution, version constraints, hooks implemented."""
     platform = platform_of(info)
@@ -415,14 +409,10 @@ def plugins_info(info: ScriptInfo, name: str) -> None:
     out.print("hooks: " + ", ".join(hooks))
 
 
-def _tenant_option(f):
-    return click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")(f)
-
-
 @plugins_group.command("enable")
 @click.argument("name")
-@_tenant_option
-@pass_platform
+@tenant_option
+@pass_info
 def plugins_enable(info: ScriptInfo, name: str, tenant_slug: str) -> None:
     """Enable plugin NAME (and the plugins it requires) for a tenant, without restart."""
     platform = platform_of(info)
@@ -433,8 +423,8 @@ def plugins_enable(info: ScriptInfo, name: str, tenant_slug: str) -> None:
 
 @plugins_group.command("disable")
 @click.argument("name")
-@_tenant_option
-@pass_platform
+@tenant_option
+@pass_info
 def plugins_disable(info: ScriptInfo, name: str, tenant_slug: str) -> None:
     """Disable plugin NAME for a tenant; its data is kept until purged."""
     platform = platform_of(info)
@@ -445,9 +435,9 @@ def plugins_disable(info: ScriptInfo, name: str, tenant_slug: str) -> None:
 
 @plugins_group.command("purge")
 @click.argument("name")
-@_tenant_option
+@tenant_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@pass_platform
+@pass_info
 def plugins_purge(info: ScriptInfo, name: str, tenant_slug: str, yes: bool) -> None:
     """Archive, then delete, plugin NAME's data for a tenant where it is disabled."""
     platform = platform_of(info)
@@ -481,21 +471,16 @@ def _since(value: str | None):
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _tenant_id(platform: Platform, slug: str) -> int:
-    with platform.db.session(all_tenants=True, read_only=True) as session:
-        return tenants.get_tenant(session, slug).id
-
-
 @events_group.command("list")
-@_tenant_option
+@tenant_option
 @click.option("--type", "type_pattern", help="Event type or pattern (sales.*, *.party.created).")
 @click.option("--since", help="Only events at or after this date/time (ISO 8601, UTC unless given).")
 @click.option("--limit", default=50, show_default=True, help="Most events shown, newest first.")
-@pass_platform
+@pass_info
 def events_list(info: ScriptInfo, tenant_slug: str, type_pattern: str | None, since: str | None, limit: int) -> None:
     """The events of a tenant, newest first."""
     platform = platform_of(info)
-    tenant_id = _tenant_id(platform, tenant_slug)
+    tenant_id = tenant_id_of(platform, tenant_slug)
     with platform.db.session(tenant_id, read_only=True) as session:
         rows = deadletter.events(session, type_pattern=type_pattern, since=_since(since), limit=limit)
     # One line per event (wide values, meant for grep): time, type, subject, actor, event id.
@@ -508,11 +493,11 @@ def events_list(info: ScriptInfo, tenant_slug: str, type_pattern: str | None, si
 
 @events_group.command("failed")
 @click.option("--tenant", "tenant_slug", help="Only this tenant.")
-@pass_platform
+@pass_info
 def events_failed(info: ScriptInfo, tenant_slug: str | None) -> None:
     """The dead-letter list: deliveries that failed every attempt."""
     platform = platform_of(info)
-    tenant_id = _tenant_id(platform, tenant_slug) if tenant_slug else None
+    tenant_id = tenant_id_of(platform, tenant_slug) if tenant_slug else None
     with platform.db.session(all_tenants=True, read_only=True) as session:
         rows = deadletter.failed(session, tenant_id)
         slugs = {t.id: t.slug for t in tenants.list_tenants(session)}
@@ -526,7 +511,7 @@ def events_failed(info: ScriptInfo, tenant_slug: str | None) -> None:
 
 @events_group.command("retry")
 @click.argument("delivery_id", type=int)
-@pass_platform
+@pass_info
 def events_retry(info: ScriptInfo, delivery_id: int) -> None:
     """Put failed delivery DELIVERY_ID (from 'xrm events failed') back in the queue."""
     platform = platform_of(info)
@@ -536,14 +521,14 @@ def events_retry(info: ScriptInfo, delivery_id: int) -> None:
 
 
 @events_group.command("replay")
-@_tenant_option
+@tenant_option
 @click.option("--subscriber", required=True, help="Subscriber name (<plugin>.xrm_on_event, <plugin>.<handler>, webhook.<id>).")
 @click.option("--since", required=True, help="Replay events at or after this date/time (ISO 8601).")
-@pass_platform
+@pass_info
 def events_replay(info: ScriptInfo, tenant_slug: str, subscriber: str, since: str) -> None:
     """Deliver a tenant's past events to SUBSCRIBER again, where it has not processed them yet."""
     platform = platform_of(info)
-    tenant_id = _tenant_id(platform, tenant_slug)
+    tenant_id = tenant_id_of(platform, tenant_slug)
     with platform.db.transaction(all_tenants=True) as session:
         count = deadletter.replay(get_bus(platform), session, tenant_id, subscriber, _since(since))
     out.print(f"Queued {count} event(s) for {subscriber} in {tenant_slug}")
@@ -562,12 +547,12 @@ def users_group() -> None:
 
 
 @users_group.command("create")
-@_tenant_option
+@tenant_option
 @click.option("--email", required=True, help="Sign-in e-mail address.")
 @click.option("--name", "display_name", default="", help="Display name (defaults to the e-mail).")
 @click.option("--admin", is_flag=True, help="Make the user a tenant administrator.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
-@pass_platform
+@pass_info
 def users_create(info: ScriptInfo, tenant_slug: str, email: str, display_name: str, admin: bool, password_stdin: bool) -> None:
     """Create a user in a tenant; the password is asked for (never passed as an argument)."""
     platform = platform_of(info)

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from .. import tenants
+from ..cli_support import pass_info, platform_of, tenant_id_of, tenant_option
 from ..errors import ConfigurationError, NotFound, XrmError
 from .bus import get_bus
 from .models import WebhookSubscription
@@ -30,7 +30,6 @@ from .webhooks import (
 #: Output names tenants chose: printed as-is, never as Rich markup, one line per item (for grep).
 out = Console(markup=False, emoji=False, soft_wrap=True)
 console = Console(stderr=True)
-pass_info = click.make_pass_decorator(ScriptInfo)
 
 
 def register(cli: click.Group, events_group: click.Group) -> None:
@@ -38,19 +37,6 @@ def register(cli: click.Group, events_group: click.Group) -> None:
     cli.add_command(webhooks_group)
     cli.add_command(beat)
     events_group.add_command(events_prune)
-
-
-def _platform(info: ScriptInfo):
-    return info.load_app().extensions["xrm"]
-
-
-def _tenant_id(platform, slug: str) -> int:
-    with platform.db.session(all_tenants=True, read_only=True) as session:
-        return tenants.get_tenant(session, slug).id
-
-
-def _tenant_option(f):
-    return click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")(f)
 
 
 def _hook(session, webhook_id: int) -> WebhookSubscription:
@@ -69,12 +55,12 @@ def webhooks_group() -> None:
 
 
 @webhooks_group.command("list")
-@_tenant_option
+@tenant_option
 @pass_info
 def webhooks_list(info: ScriptInfo, tenant_slug: str) -> None:
     """The tenant's subscriptions: id, state, pattern, URL, consecutive failures."""
-    platform = _platform(info)
-    with platform.db.session(_tenant_id(platform, tenant_slug), read_only=True) as session:
+    platform = platform_of(info)
+    with platform.db.session(tenant_id_of(platform, tenant_slug), read_only=True) as session:
         hooks = list(session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.id)))
         for hook in hooks:
             reason = f"  ({hook.disabled_reason})" if hook.disabled_reason else ""
@@ -84,14 +70,14 @@ def webhooks_list(info: ScriptInfo, tenant_slug: str) -> None:
 
 
 @webhooks_group.command("create")
-@_tenant_option
+@tenant_option
 @click.option("--url", required=True, help="http(s) URL to POST events to.")
 @click.option("--pattern", required=True, help="Event types to send: 'sales.*', '*.party.created', …")
 @pass_info
 def webhooks_create(info: ScriptInfo, tenant_slug: str, url: str, pattern: str) -> None:
     """Subscribe URL to the events matching PATTERN; prints the signing secret, this once."""
-    platform = _platform(info)
-    with platform.db.transaction(_tenant_id(platform, tenant_slug)) as session:
+    platform = platform_of(info)
+    with platform.db.transaction(tenant_id_of(platform, tenant_slug)) as session:
         hook = create_webhook(session, url, pattern, get_bus(platform).settings, actor="cli")
         hook_id, secret = hook.id, hook.secret
     out.print(f"Created webhook {hook_id} for {pattern} -> {url}")
@@ -99,38 +85,38 @@ def webhooks_create(info: ScriptInfo, tenant_slug: str, url: str, pattern: str) 
 
 
 @webhooks_group.command("delete")
-@_tenant_option
+@tenant_option
 @click.argument("webhook_id", type=int)
 @pass_info
 def webhooks_delete(info: ScriptInfo, tenant_slug: str, webhook_id: int) -> None:
     """Delete subscription WEBHOOK_ID, its delivery log and its queued deliveries."""
-    platform = _platform(info)
-    with platform.db.transaction(_tenant_id(platform, tenant_slug)) as session:
+    platform = platform_of(info)
+    with platform.db.transaction(tenant_id_of(platform, tenant_slug)) as session:
         delete_webhook(session, _hook(session, webhook_id), actor="cli")
     out.print(f"Deleted webhook {webhook_id}")
 
 
 @webhooks_group.command("rotate-secret")
-@_tenant_option
+@tenant_option
 @click.argument("webhook_id", type=int)
 @pass_info
 def webhooks_rotate(info: ScriptInfo, tenant_slug: str, webhook_id: int) -> None:
     """Give WEBHOOK_ID a new signing secret (printed once); the old one stops at once."""
-    platform = _platform(info)
-    with platform.db.transaction(_tenant_id(platform, tenant_slug)) as session:
+    platform = platform_of(info)
+    with platform.db.transaction(tenant_id_of(platform, tenant_slug)) as session:
         secret = rotate_secret(session, _hook(session, webhook_id), actor="cli")
     out.print(f"New signing secret of webhook {webhook_id} (shown once): {secret}")
 
 
 @webhooks_group.command("attempts")
-@_tenant_option
+@tenant_option
 @click.argument("webhook_id", type=int)
 @click.option("--limit", default=20, show_default=True, help="Most attempts shown, newest last.")
 @pass_info
 def webhooks_attempts(info: ScriptInfo, tenant_slug: str, webhook_id: int, limit: int) -> None:
     """The delivery log of WEBHOOK_ID: time, event, attempt, response code or error, duration."""
-    platform = _platform(info)
-    with platform.db.session(_tenant_id(platform, tenant_slug), read_only=True) as session:
+    platform = platform_of(info)
+    with platform.db.session(tenant_id_of(platform, tenant_slug), read_only=True) as session:
         _hook(session, webhook_id)
         rows = attempts(session, webhook_id)[-limit:] if limit > 0 else []
         for row in rows:
@@ -143,37 +129,37 @@ def webhooks_attempts(info: ScriptInfo, tenant_slug: str, webhook_id: int, limit
 
 
 @webhooks_group.command("pause")
-@_tenant_option
+@tenant_option
 @click.argument("webhook_id", type=int)
 @pass_info
 def webhooks_pause(info: ScriptInfo, tenant_slug: str, webhook_id: int) -> None:
     """Stop sending to WEBHOOK_ID; its events wait until it is resumed."""
-    platform = _platform(info)
-    with platform.db.transaction(_tenant_id(platform, tenant_slug)) as session:
+    platform = platform_of(info)
+    with platform.db.transaction(tenant_id_of(platform, tenant_slug)) as session:
         pause_webhook(session, _hook(session, webhook_id), actor="cli")
     out.print(f"Paused webhook {webhook_id}")
 
 
 @webhooks_group.command("resume")
-@_tenant_option
+@tenant_option
 @click.argument("webhook_id", type=int)
 @pass_info
 def webhooks_resume(info: ScriptInfo, tenant_slug: str, webhook_id: int) -> None:
     """Send to WEBHOOK_ID again (also re-enables one disabled after failures)."""
-    platform = _platform(info)
-    with platform.db.transaction(_tenant_id(platform, tenant_slug)) as session:
+    platform = platform_of(info)
+    with platform.db.transaction(tenant_id_of(platform, tenant_slug)) as session:
         resume_webhook(session, _hook(session, webhook_id), actor="cli")
     out.print(f"Resumed webhook {webhook_id}")
 
 
 @webhooks_group.command("test")
-@_tenant_option
+@tenant_option
 @click.argument("webhook_id", type=int)
 @pass_info
 def webhooks_test(info: ScriptInfo, tenant_slug: str, webhook_id: int) -> None:
     """POST a signed test event to WEBHOOK_ID now and print the outcome (fails unless 2xx)."""
-    platform = _platform(info)
-    attempt = send_test(get_bus(platform), _tenant_id(platform, tenant_slug), webhook_id, "cli")
+    platform = platform_of(info)
+    attempt = send_test(get_bus(platform), tenant_id_of(platform, tenant_slug), webhook_id, "cli")
     if attempt.error is not None:
         raise XrmError(f"webhook {webhook_id} test failed: {attempt.error}")
     out.print(f"Webhook {webhook_id} answered HTTP {attempt.status_code} in {attempt.duration_ms}ms")
@@ -191,7 +177,7 @@ def events_prune(info: ScriptInfo, days: int | None, dry_run: bool) -> None:
 
     Undelivered events and dead letters are always kept.
     """
-    platform = _platform(info)
+    platform = platform_of(info)
     settings = get_bus(platform).settings
     days = settings.retention_days if days is None else days
     if days < 1:
@@ -220,7 +206,7 @@ def beat(info: ScriptInfo, loglevel: str) -> None:
 
     Scale-out only (XRM_BROKER_URL); run exactly one. Without a broker, 'xrm serve' runs the jobs itself.
     """
-    platform = _platform(info)
+    platform = platform_of(info)
     if not platform.settings.broker_url:
         raise ConfigurationError(
             "XRM_BROKER_URL is not set: without a broker, 'xrm serve' runs the periodic jobs itself")

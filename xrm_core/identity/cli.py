@@ -20,8 +20,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit_log, tenants
+from .. import audit_log
 from ..audit import record
+from ..cli_support import pass_info, platform_of, tenant_id_of, tenant_option
 from ..errors import NotFound, XrmError
 from ..graph.models import RelationshipTypeDef
 from ..models import AuditEntry, User
@@ -33,19 +34,12 @@ from .tokens import create_token, revoke_token
 
 #: Output holds names people chose: printed as-is, never as Rich markup or emoji codes.
 out = Console(markup=False, emoji=False)
-pass_info = click.make_pass_decorator(ScriptInfo)
-
-
-def tenant_option(f):
-    return click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")(f)
-
 
 @contextmanager
 def tenant_session(info: ScriptInfo, slug: str, *, write: bool = True) -> Iterator[tuple[object, Session]]:
     """The platform and a session of tenant ``slug`` whose changes are audited as ``cli``; committed on success."""
-    platform = info.load_app().extensions["xrm"]
-    with platform.db.session(all_tenants=True, read_only=True) as lookup:
-        tenant_id = tenants.get_tenant(lookup, slug).id
+    platform = platform_of(info)
+    tenant_id = tenant_id_of(platform, slug)
     if write:
         with platform.db.transaction(tenant_id) as session:
             session.info["audit_actor"] = "cli"

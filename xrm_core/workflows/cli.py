@@ -13,28 +13,13 @@ import yaml
 from flask.cli import ScriptInfo
 from marshmallow import ValidationError
 
-from .. import tenants
+from ..cli_support import pass_info, platform_of, tenant_id_of, tenant_option
 from ..errors import XrmError
 from . import service
-
-pass_info = click.make_pass_decorator(ScriptInfo)
 
 
 class WorkflowFileError(XrmError):
     """A workflow file cannot be read or holds an invalid workflow."""
-
-
-def _platform(info: ScriptInfo):
-    return info.load_app().extensions["xrm"]
-
-
-def _tenant_id(platform, slug: str) -> int:
-    with platform.db.session(all_tenants=True, read_only=True) as session:
-        return tenants.get_tenant(session, slug).id
-
-
-def _tenant_option(f):
-    return click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")(f)
 
 
 def _first_problem(messages, path: str = "") -> str:
@@ -54,12 +39,12 @@ def workflows_group() -> None:
 
 
 @workflows_group.command("list")
-@_tenant_option
+@tenant_option
 @pass_info
 def workflows_list(info: ScriptInfo, tenant_slug: str) -> None:
     """Each workflow: name, state, current version, trigger."""
-    platform = _platform(info)
-    with platform.db.session(_tenant_id(platform, tenant_slug), read_only=True) as session:
+    platform = platform_of(info)
+    with platform.db.session(tenant_id_of(platform, tenant_slug), read_only=True) as session:
         for document in service.export_workflows(session):
             workflow = service.find_workflow(session, document["name"])
             trigger = document["definition"]["trigger"]
@@ -69,13 +54,13 @@ def workflows_list(info: ScriptInfo, tenant_slug: str) -> None:
 
 
 @workflows_group.command("export")
-@_tenant_option
+@tenant_option
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 @pass_info
 def workflows_export(info: ScriptInfo, tenant_slug: str, output: Path | None) -> None:
     """Write every workflow's current definition as YAML."""
-    platform = _platform(info)
-    with platform.db.session(_tenant_id(platform, tenant_slug), read_only=True) as session:
+    platform = platform_of(info)
+    with platform.db.session(tenant_id_of(platform, tenant_slug), read_only=True) as session:
         text = yaml.safe_dump(service.export_workflows(session), sort_keys=False, allow_unicode=True)
     if output is None:
         click.echo(text, nl=False)
@@ -84,12 +69,12 @@ def workflows_export(info: ScriptInfo, tenant_slug: str, output: Path | None) ->
 
 
 @workflows_group.command("import")
-@_tenant_option
+@tenant_option
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @pass_info
 def workflows_import(info: ScriptInfo, tenant_slug: str, path: Path) -> None:
     """Create or update workflows from a YAML export (all or nothing)."""
-    platform = _platform(info)
+    platform = platform_of(info)
     try:
         documents = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -99,7 +84,7 @@ def workflows_import(info: ScriptInfo, tenant_slug: str, path: Path) -> None:
     if not isinstance(documents, list):
         raise WorkflowFileError(f"{path} must hold a list of workflows (as 'xrm workflows export' writes)")
     try:
-        with platform.db.transaction(_tenant_id(platform, tenant_slug)) as session:
+        with platform.db.transaction(tenant_id_of(platform, tenant_slug)) as session:
             outcome = service.import_workflows(session, platform, documents, actor="cli")
     except ValidationError as exc:
         raise WorkflowFileError(f"{path}: workflow {_first_problem(exc.messages)}") from None
@@ -108,14 +93,14 @@ def workflows_import(info: ScriptInfo, tenant_slug: str, path: Path) -> None:
 
 
 def _set_enabled(info: ScriptInfo, tenant_slug: str, name: str, enabled: bool) -> None:
-    platform = _platform(info)
-    with platform.db.transaction(_tenant_id(platform, tenant_slug)) as session:
+    platform = platform_of(info)
+    with platform.db.transaction(tenant_id_of(platform, tenant_slug)) as session:
         service.set_enabled(session, platform, service.find_workflow(session, name), enabled, actor="cli")
     click.echo(f"{name}: {'enabled' if enabled else 'disabled'}")
 
 
 @workflows_group.command("enable")
-@_tenant_option
+@tenant_option
 @click.argument("name")
 @pass_info
 def workflows_enable(info: ScriptInfo, tenant_slug: str, name: str) -> None:
@@ -124,7 +109,7 @@ def workflows_enable(info: ScriptInfo, tenant_slug: str, name: str) -> None:
 
 
 @workflows_group.command("disable")
-@_tenant_option
+@tenant_option
 @click.argument("name")
 @pass_info
 def workflows_disable(info: ScriptInfo, tenant_slug: str, name: str) -> None:
@@ -133,14 +118,14 @@ def workflows_disable(info: ScriptInfo, tenant_slug: str, name: str) -> None:
 
 
 @workflows_group.command("runs")
-@_tenant_option
+@tenant_option
 @click.argument("name")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
 @pass_info
 def workflows_runs(info: ScriptInfo, tenant_slug: str, name: str, limit: int) -> None:
     """The latest runs of a workflow: id, status, version, subject, start, error."""
-    platform = _platform(info)
-    with platform.db.session(_tenant_id(platform, tenant_slug), read_only=True) as session:
+    platform = platform_of(info)
+    with platform.db.session(tenant_id_of(platform, tenant_slug), read_only=True) as session:
         workflow = service.find_workflow(session, name)
         numbers = {}
         for run in service.runs_of(session, workflow, limit=limit):
