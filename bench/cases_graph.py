@@ -269,9 +269,8 @@ def _relationship_rows(rng: random.Random, graph: TenantGraph, today: date) -> I
         return first + hubs + int((orgs - hubs) * random_() ** 2)
 
     def other_org(than: int) -> int:
-        while (chosen := first + randrange(orgs)) == than:
-            pass
-        return chosen
+        chosen = first + randrange(orgs - 1)  # one draw among the others: step over ``than``
+        return chosen + (chosen >= than)
 
     def days_ago(low: int, high: int) -> date:
         return today - timedelta(days=randrange(low, high))
@@ -315,8 +314,8 @@ def _relationship_rows(rng: random.Random, graph: TenantGraph, today: date) -> I
         if random_() < 0.6:  # someone nearby: clusters
             q = (p + 1 + randrange(min(50, persons - 1))) % persons
         else:
-            while (q := randrange(persons)) == p:
-                pass
+            q = randrange(persons - 1)  # anyone else: step over p
+            q += q >= p
         ended = days_ago(1, 1_000) if random_() < 0.05 else None
         yield row("knows", first + orgs + p, first + orgs + q, None, ended)
 

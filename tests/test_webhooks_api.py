@@ -49,7 +49,7 @@ class Receiver:
                 self.end_headers()
 
             def log_message(self, *_args):
-                pass
+                """Quiet: the tests read the requests received, not the server's log."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
