@@ -59,7 +59,7 @@ from ..graph.service import (
     relate,
 )
 from ..graph.timeline import timeline_statement
-from ..identity.fieldsecurity import redact_for_reader
+from ..identity.fieldsecurity import unreadable_anywhere, without_fields
 from ..identity.scoping import PermissionDenied, can
 from ..problems import problem
 from .auth import current_principal
@@ -662,8 +662,8 @@ def party_timeline(args: dict[str, Any], party_id: int):
                       filters=(), fields=None, cursor=args.get("cursor"))
     page = cursor_paginate(timeline_statement(party_id, type_prefix=args.get("type_prefix"),
                                               source=args.get("source")), query)
-    principal = current_principal()
-    items = [{**item, "payload": redact_for_reader(principal, item["payload"])} for item in TIMELINE.dump(page.items, None)]
+    hidden = unreadable_anywhere(current_principal())
+    items = [{**item, "payload": without_fields(item["payload"], hidden)} for item in TIMELINE.dump(page.items, None)]
     response: Response = jsonify(items=items, next_cursor=page.next_cursor)
     if page.next_cursor is not None:
         link_args = request.args.copy()

@@ -121,22 +121,26 @@ def redact_payload(principal: Principal | None, resource: str, payload: Mapping[
     hidden: set[str] = set()
     for model_class in models_of_resource(resource):
         hidden |= unreadable_fields(principal, model_class)
-    if not hidden:
-        return dict(payload)
-    return _without(payload, frozenset(hidden))
+    return without_fields(payload, frozenset(hidden))
 
 
-def redact_for_reader(principal: Principal | None, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """``payload`` without any protected field, of any resource, that ``principal`` may not read.
+def unreadable_anywhere(principal: Principal | None) -> frozenset[str]:
+    """Every protected attribute name, of any model, that ``principal`` may not read.
 
-    For stored events shown to a person whose payload may be about any record (a party's
-    timeline mixes every plugin's events): without the entity's model at hand, every protected
-    name the reader lacks is removed, erring on the safe side like :func:`redact_payload`.
+    For stored events shown to a person whose payloads may be about any record (a party's
+    timeline mixes every plugin's events): without the entity's model at hand, each such name is
+    removed with :func:`without_fields`, erring on the safe side like :func:`redact_payload`.
+    Computed once per page, not per payload.
     """
     hidden: set[str] = set()
     for mapper in Model.registry.mappers:
         hidden |= unreadable_fields(principal, mapper.class_)
-    return _without(payload, frozenset(hidden)) if hidden else dict(payload)
+    return frozenset(hidden)
+
+
+def without_fields(payload: Mapping[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """``payload`` without the keys in ``hidden``, at any depth."""
+    return _without(payload, hidden) if hidden else dict(payload)
 
 
 def _without(value: Any, hidden: frozenset[str]) -> Any:
