@@ -20,8 +20,10 @@ A plugin's ``tests/test_contract.py`` is usually just::
 from __future__ import annotations
 
 import os
+import tomllib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -95,7 +97,23 @@ def _wanted_plugins(request: pytest.FixtureRequest) -> list[str]:
     if marker:
         return list(marker.args)
     own = getattr(request.cls, "plugin", None)
-    return [own] if own else list(request.config.getini("xrm_plugins"))
+    if own:
+        return [own]
+    return list(request.config.getini("xrm_plugins")) or _plugins_of_own_project(request.node.path)
+
+
+def _plugins_of_own_project(test_file: Path) -> list[str]:
+    """The ``xrm_plugins`` option of the nearest ``pyproject.toml`` above ``test_file``.
+
+    pytest reads only one configuration file, the one of the folder it was started from; a workspace
+    that runs every plugin's tests from its root would otherwise load no plugin for them.
+    """
+    for folder in test_file.parents:
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            options = tomllib.loads(candidate.read_text()).get("tool", {}).get("pytest", {})
+            return list(options.get("ini_options", {}).get("xrm_plugins", []))
+    return []
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Activities: an XRM plugin. The platform loads :mod:`xrm_activities.plugin`."""

@@ -1,0 +1,1 @@
+"""Contacts: an XRM plugin. The platform loads :mod:`xrm_contacts.plugin`."""

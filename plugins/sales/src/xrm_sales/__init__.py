@@ -1,0 +1,1 @@
+"""Sales: an XRM plugin. The platform loads :mod:`xrm_sales.plugin`."""
