@@ -74,6 +74,9 @@ class Database:
         self.settings = settings
         self.engine = make_engine(settings)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: The platform that owns this database, set by it; sessions carry it in ``info["platform"]``
+        #: so that services called with only a session (plugin code, workflow actions) reach it.
+        self.platform: object | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,6 +93,7 @@ class Database:
         session = self._sessions()
         session.info["tenant_id"] = tenant_id
         session.info["all_tenants"] = all_tenants
+        session.info["platform"] = self.platform
         if read_only:
             session.connection(execution_options={"xrm_read_only": True})
         return session

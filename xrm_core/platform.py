@@ -37,6 +37,7 @@ class Platform:
         self.host = PluginHost(self.resolution, self.settings.plugin_failure_threshold)
         self._check_models()
         self.db = Database(self.settings)
+        self.db.platform = self
 
     @property
     def plugins(self) -> dict[str, PluginInfo]:

@@ -53,6 +53,18 @@ from xrm_core.tenancy import TenantScoped
 from xrm_core.web import current_tenant, db_session
 
 from ._deprecation import Deprecated, deprecated_names
+from .parties import (
+    Party,
+    PartyIdentifier,
+    PartyRoleAssignment,
+    Relationship,
+    add_party_role,
+    create_party,
+    end_relationship,
+    merge_parties,
+    relate,
+    resolve_merged_party,
+)
 
 __version__ = _version("xrm-sdk")
 
@@ -82,10 +94,14 @@ __all__ = [
     "Owned",
     "Page",
     "Panel",
+    "Party",
+    "PartyIdentifier",
     "PartyRole",
+    "PartyRoleAssignment",
     "Permission",
     "PermissionDenied",
     "RecordSchema",
+    "Relationship",
     "RelationshipType",
     "Schema",
     "SearchHit",
@@ -95,18 +111,24 @@ __all__ = [
     "WorkflowAction",
     "WorkflowTrigger",
     "XrmError",
+    "add_party_role",
     "check_etag",
     "clean_custom_values",
+    "create_party",
     "current_tenant",
     "cursor_paginate",
     "db_session",
+    "end_relationship",
     "get_for_update",
     "get_or_404",
     "hookimpl",
+    "merge_parties",
     "principal_of",
     "protected_fields",
     "publish",
     "record_etag",
     "redact_payload",
+    "relate",
+    "resolve_merged_party",
     "utcnow",
 ]
