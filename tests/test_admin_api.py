@@ -39,6 +39,22 @@ def platform(make_platform):
     return platform
 
 
+def matching(client, url: str, headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` plus ``If-Match`` with the current ETag of the record at ``url`` (as a client that read it)."""
+    etag = client.get(url, headers=headers).headers["ETag"]
+    return {**headers, "If-Match": etag}
+
+
+def edit(client, url: str, changes: dict, headers: dict[str, str]):
+    """PATCH the record at ``url`` as a client holding its current version."""
+    return client.patch(url, json=changes, headers=matching(client, url, headers))
+
+
+def remove(client, url: str, headers: dict[str, str]):
+    """DELETE the record at ``url`` as a client holding its current version."""
+    return client.delete(url, headers=matching(client, url, headers))
+
+
 def tenant_id(platform, slug: str) -> int:
     with platform.db.session(all_tenants=True) as session:
         return tenants.get_tenant(session, slug).id
@@ -152,8 +168,8 @@ def test_users_are_listed_filtered_and_paged(platform, client, boss, acme):
 def test_updating_a_user_sets_department_name_and_locale_and_is_audited(platform, client, boss, acme):
     user_id, _ = member(platform, acme, "eve@acme.test")
     sales = client.post("/api/v1/departments", json={"name": "Sales"}, headers=boss).get_json()
-    response = client.patch(f"/api/v1/users/{user_id}", json={
-        "department_id": sales["id"], "display_name": "Eve Q", "locale": "es"}, headers=boss)
+    response = edit(client, f"/api/v1/users/{user_id}", {
+        "department_id": sales["id"], "display_name": "Eve Q", "locale": "es"}, boss)
     assert response.status_code == 200, response.get_json()
     assert (response.get_json()["department_id"], response.get_json()["display_name"],
             response.get_json()["locale"]) == (sales["id"], "Eve Q", "es")
@@ -163,8 +179,8 @@ def test_updating_a_user_sets_department_name_and_locale_and_is_audited(platform
     assert entry.changes == {"department_id": [None, sales["id"]], "display_name": ["eve", "Eve Q"]}
     assert entry.ip == "127.0.0.1" and entry.request_id == response.headers["X-Request-ID"]
     assert entry.actor.startswith("user:") and entry.user_id == int(entry.actor[5:])
-    assert_invalid(client.patch(f"/api/v1/users/{user_id}", json={"email": "x@y.z"}, headers=boss), "email")
-    assert_invalid(client.patch(f"/api/v1/users/{user_id}", json={"department_id": 12345}, headers=boss),
+    assert_invalid(edit(client, f"/api/v1/users/{user_id}", {"email": "x@y.z"}, boss), "email")
+    assert_invalid(edit(client, f"/api/v1/users/{user_id}", {"department_id": 12345}, boss),
                    "department_id")
 
 
@@ -197,10 +213,10 @@ def test_a_role_given_and_taken_back_changes_rights_on_the_next_request(platform
     assert client.get(f"/api/v1/users/{user_id}", headers=boss).get_json()["roles"] == ["Directory"]
     assert client.get("/api/v1/users", headers=headers).status_code == 200
     # Redefining the role narrows it: an administration right below tenant scope gives nothing.
-    changed = client.patch(f"/api/v1/roles/{role_id}", json={"grants": ["core.user.read@department"]}, headers=boss)
+    changed = edit(client, f"/api/v1/roles/{role_id}", {"grants": ["core.user.read@department"]}, boss)
     assert changed.get_json()["grants"] == ["core.user.read@department"]
     assert_problem(client.get("/api/v1/users", headers=headers), 403)
-    client.patch(f"/api/v1/roles/{role_id}", json={"grants": ["core.user.read@tenant"]}, headers=boss)
+    edit(client, f"/api/v1/roles/{role_id}", {"grants": ["core.user.read@tenant"]}, boss)
     assert client.delete(f"/api/v1/users/{user_id}/roles/{role_id}", headers=boss).status_code == 204
     assert_problem(client.get("/api/v1/users", headers=headers), 403)
 
@@ -267,26 +283,56 @@ def test_departments_form_a_tree_that_refuses_cycles_and_deleting_non_empty_node
     north = create("North", sales["id"])
     assert north["path"] == f"/{hq['id']}/{sales['id']}/{north['id']}/"
     europe = create("Europe")
-    moved = client.patch(f"/api/v1/departments/{sales['id']}", json={"parent_id": europe["id"], "name": "Ventes"},
-                         headers=boss).get_json()
-    assert (moved["path"], moved["name"]) == (f"/{europe['id']}/{sales['id']}/", "Ventes")
-    assert client.get(f"/api/v1/departments/{north['id']}", headers=boss).get_json()["path"] == \
-        f"/{europe['id']}/{sales['id']}/{north['id']}/"
-    assert "below itself" in assert_problem(client.patch(
-        f"/api/v1/departments/{europe['id']}", json={"parent_id": north["id"]}, headers=boss), 409)["detail"]
-    assert_invalid(client.patch(f"/api/v1/departments/{europe['id']}", json={"parent_id": 999}, headers=boss),
-                   "parent_id")
-    assert "sub-departments" in assert_problem(client.delete(f"/api/v1/departments/{sales['id']}", headers=boss),
-                                               409)["detail"]
+    def url(department):
+        return f"/api/v1/departments/{department['id']}"
+
+    def fresh(record_url):
+        return matching(client, record_url, boss)
+
+    moved = client.patch(url(sales), json={"parent_id": europe["id"], "name": "Ventes"}, headers=fresh(url(sales)))
+    assert (moved.get_json()["path"], moved.get_json()["name"]) == (f"/{europe['id']}/{sales['id']}/", "Ventes")
+    assert client.get(url(north), headers=boss).get_json()["path"] == f"/{europe['id']}/{sales['id']}/{north['id']}/"
+    below_itself = client.patch(url(europe), json={"parent_id": north["id"]}, headers=fresh(url(europe)))
+    assert "below itself" in assert_problem(below_itself, 409)["detail"]
+    assert_invalid(client.patch(url(europe), json={"parent_id": 999}, headers=fresh(url(europe))), "parent_id")
+    assert "sub-departments" in assert_problem(client.delete(url(sales), headers=fresh(url(sales))), 409)["detail"]
     user_id, _ = member(platform, acme, "ida@acme.test")
-    client.patch(f"/api/v1/users/{user_id}", json={"department_id": north["id"]}, headers=boss)
-    assert "has users" in assert_problem(client.delete(f"/api/v1/departments/{north['id']}", headers=boss),
-                                         409)["detail"]
-    client.patch(f"/api/v1/users/{user_id}", json={"department_id": None}, headers=boss)
-    assert client.delete(f"/api/v1/departments/{north['id']}", headers=boss).status_code == 204
+    user_url = f"/api/v1/users/{user_id}"
+    client.patch(user_url, json={"department_id": north["id"]}, headers=fresh(user_url))
+    assert "has users" in assert_problem(client.delete(url(north), headers=fresh(url(north))), 409)["detail"]
+    client.patch(user_url, json={"department_id": None}, headers=fresh(user_url))
+    assert client.delete(url(north), headers=fresh(url(north))).status_code == 204
     listed = client.get("/api/v1/departments", headers=boss).get_json()["items"]
     assert [d["name"] for d in listed] == ["HQ", "Europe", "Ventes"]  # by path: parents first
     assert_problem(client.post("/api/v1/departments", json={"name": "HQ"}, headers=boss), 409)
+
+
+def test_administration_records_are_versioned_and_written_only_at_the_version_read(platform, client, boss, acme):
+    user_id, _ = member(platform, acme, "kim@acme.test")
+    user_url = f"/api/v1/users/{user_id}"
+    role = client.post("/api/v1/roles", json={"name": "Readers", "grants": ["core.party.read@own"]}, headers=boss)
+    assert role.status_code == 201 and role.headers["ETag"] == role.get_json()["etag"]
+    role_url = role.headers["Location"]
+    team = client.post("/api/v1/teams", json={"name": "Night shift"}, headers=boss).get_json()
+    team_url = f"/api/v1/teams/{team['id']}"
+    read = {url: client.get(url, headers=boss).headers["ETag"] for url in (user_url, role_url, team_url)}
+
+    assert_problem(client.patch(user_url, json={"display_name": "Kim"}, headers=boss), 428)
+    # What the representations list (a user's roles and teams, a team's members, a role's grants)
+    # moves the version: a client holding the old ETag is refused, nothing is written.
+    assert client.put(f"{user_url}/roles/{role.get_json()['id']}", headers=boss).status_code == 204
+    assert client.put(f"{team_url}/members/{user_id}", headers=boss).status_code == 204
+    assert client.get(user_url, headers=boss).headers["ETag"] != read[user_url]
+    assert client.get(team_url, headers=boss).headers["ETag"] != read[team_url]
+    assert edit(client, role_url, {"grants": ["core.party.read@department"]}, boss).status_code == 200
+    for url, changes in ((user_url, {"display_name": "Stale"}), (team_url, {"name": "Stale"}),
+                         (role_url, {"description": "Stale"})):
+        assert_problem(client.patch(url, json=changes, headers={**boss, "If-Match": read[url]}), 412)
+    assert_problem(client.delete(team_url, headers={**boss, "If-Match": read[team_url]}), 412)
+    assert client.get(user_url, headers=boss).get_json()["display_name"] == "kim"
+    assert client.get(team_url, headers=boss).get_json()["name"] == "Night shift"
+    current = client.get(user_url, headers=boss)
+    assert client.get(user_url, headers={**boss, "If-None-Match": current.headers["ETag"]}).status_code == 304
 
 
 def test_team_membership_is_managed_and_shown(platform, client, boss, acme):
@@ -296,11 +342,11 @@ def test_team_membership_is_managed_and_shown(platform, client, boss, acme):
     assert client.put(f"/api/v1/teams/{team['id']}/members/{user_id}", headers=boss).status_code == 204
     assert client.get(f"/api/v1/teams/{team['id']}", headers=boss).get_json()["member_ids"] == [user_id]
     assert client.get(f"/api/v1/users/{user_id}", headers=boss).get_json()["team_ids"] == [team["id"]]
-    renamed = client.patch(f"/api/v1/teams/{team['id']}", json={"name": "Big accounts"}, headers=boss)
+    renamed = edit(client, f"/api/v1/teams/{team['id']}", {"name": "Big accounts"}, boss)
     assert renamed.get_json()["name"] == "Big accounts"
     assert client.delete(f"/api/v1/teams/{team['id']}/members/{user_id}", headers=boss).status_code == 204
     assert client.get(f"/api/v1/teams/{team['id']}", headers=boss).get_json()["member_ids"] == []
-    assert client.delete(f"/api/v1/teams/{team['id']}", headers=boss).status_code == 204
+    assert remove(client, f"/api/v1/teams/{team['id']}", boss).status_code == 204
     assert_problem(client.get(f"/api/v1/teams/{team['id']}", headers=boss), 404)
     assert_invalid(client.post("/api/v1/teams", json={"name": ""}, headers=boss), "name")
 
@@ -470,7 +516,8 @@ def test_another_tenants_ids_are_not_found_on_every_endpoint(platform, client, b
     before = snapshot(platform)
     for method, url, body in IDOR_REQUESTS:
         kwargs = {"json": body} if body is not None else {}
-        response = getattr(client, method)(url.format(**globex_ids), headers=boss, **kwargs)
+        # "If-Match: *" gets writes past the precondition check: the id must be refused, not the header.
+        response = getattr(client, method)(url.format(**globex_ids), headers={**boss, "If-Match": "*"}, **kwargs)
         assert response.status_code == 404, f"{method} {url}: {response.status_code}"
         assert_problem(response, 404)
     assert snapshot(platform) == before
@@ -480,7 +527,7 @@ def test_another_tenants_ids_in_a_body_are_invalid(platform, client, boss, globe
     acme_user = client.post("/api/v1/users", json={"email": "t@acme.test", "password": PASSWORD}, headers=boss)
     acme_user_id = acme_user.get_json()["id"]
     assert_invalid(client.patch(f"/api/v1/users/{acme_user_id}", json={"department_id": globex_ids["department"]},
-                                headers=boss), "department_id")
+                                headers=matching(client, f"/api/v1/users/{acme_user_id}", boss)), "department_id")
     assert_invalid(client.post("/api/v1/departments", json={"name": "x", "parent_id": globex_ids["department"]},
                                headers=boss), "parent_id")
     assert_invalid(client.post("/api/v1/tokens", json={"name": "x", "user_id": globex_ids["user"]}, headers=boss),
@@ -549,9 +596,9 @@ def test_a_related_role_defined_over_the_api_shows_a_partner_the_customers_it_re
         return sorted(item["display_name"] for item in response.get_json()["items"])
 
     assert names() == []  # no party to stand for yet: nothing related
-    linked = client.patch(f"/api/v1/users/{sam}", json={"party_id": ids["firm"]}, headers=boss)
+    linked = edit(client, f"/api/v1/users/{sam}", {"party_id": ids["firm"]}, boss)
     assert linked.status_code == 200, linked.get_json()
     assert linked.get_json()["party_id"] == ids["firm"]
     assert names() == ["Ann"]
-    assert_invalid(client.patch(f"/api/v1/users/{sam}", json={"party_id": 987654}, headers=boss), "party_id",
+    assert_invalid(edit(client, f"/api/v1/users/{sam}", {"party_id": 987654}, boss), "party_id",
                    "There is no party 987654 here")

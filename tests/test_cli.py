@@ -36,6 +36,8 @@ def xrm(instance, database_url, monkeypatch):
     for setting in dataclasses.fields(Settings):
         monkeypatch.delenv(PREFIX + setting.name.upper(), raising=False)
     monkeypatch.setenv("XRM_INSTANCE_PATH", str(instance))
+    # Only the fixture plugins a test installs: not the first-party plugins installed in the venv.
+    monkeypatch.setenv("XRM_PLUGINS", "none")
     if database_url:
         monkeypatch.setenv("XRM_DATABASE_URL", database_url)
     runner = CliRunner()
@@ -59,11 +61,15 @@ def install(tmp_path, monkeypatch):
     """Install fixture plugin distributions where the CLI's plugin discovery looks (sys.path)."""
     site = tmp_path / "site-packages"
 
+    installed: set[str] = set()
+
     def install_(*names: str) -> None:
         site.mkdir(exist_ok=True)
         for name in names:
             DISTS[name].write(site)
+            installed.add(DISTS[name].entry_point)
         monkeypatch.syspath_prepend(str(site))
+        monkeypatch.setenv("XRM_PLUGINS", ",".join(sorted(installed)))
 
     return install_
 
@@ -322,6 +328,18 @@ def test_enabling_a_plugin_enables_what_it_requires_and_shows_where(xrm, install
     assert "tasks" in error
     assert ok(xrm("plugins", "disable", "tasks", "--tenant", "acme")).startswith("Disabled tasks for acme")
     assert table_rows(xrm("tenants", "list").stdout) == [["acme", "acme", "active", "notes"]]
+
+
+def test_xrm_plugins_loads_only_the_named_plugins_and_what_they_require(xrm, install, monkeypatch):
+    install("notes", "tasks", "ledger")
+    ok(xrm("init"))
+    monkeypatch.setenv("XRM_PLUGINS", "tasks")
+    assert sorted(row[0] for row in table_rows(xrm("plugins", "list").stdout)) == ["notes", "tasks"]
+    monkeypatch.setenv("XRM_PLUGINS", "none")
+    assert "ledger" not in xrm("plugins", "list").stdout
+    monkeypatch.setenv("XRM_PLUGINS", "tasks, nosuch")
+    error = one_line_error(xrm("plugins", "list"))
+    assert "XRM_PLUGINS names nosuch, which is not installed" in error and "ledger" in error
 
 
 def test_plugin_info_describes_an_installed_plugin_and_refuses_an_unknown_one(xrm, install):

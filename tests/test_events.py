@@ -426,7 +426,7 @@ def test_events_of_a_web_process_killed_after_commit_are_delivered_by_the_next_x
     site = next(tmp_path.glob("site-packages-*"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("XRM_")}
     env.update(XRM_INSTANCE_PATH=str(platform.settings.instance_path), XRM_DATABASE_URL=database_url,
-               XRM_EVENTS_POLL_S="0.1",
+               XRM_EVENTS_POLL_S="0.1", XRM_PLUGINS=",".join(platform.plugins),
                PYTHONPATH=os.pathsep.join([str(site), str(Path(__file__).parent / "fixture_plugins")]))
     died = subprocess.run([sys.executable, "-c", PUBLISH_AND_DIE, str(acme)], env=env, capture_output=True,
                           timeout=60, check=False)

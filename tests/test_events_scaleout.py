@@ -65,6 +65,7 @@ def scaled(make_platform, tmp_path, database_url, redis_url):
             "XRM_DATABASE_URL": database_url,
             "XRM_BROKER_URL": redis_url,
             "XRM_EVENTS_POLL_S": "0.1",
+            "XRM_PLUGINS": ",".join(platform.plugins) or "none",
             "XRM_EVENTS_RETRY_BASE_S": "0.05",
             "XRM_EVENTS_RETRY_CAP_S": "0.2",
             "PYTHONPATH": os.pathsep.join([str(site), str(FIXTURE_PLUGINS)]),

@@ -174,6 +174,7 @@ def test_celery_beat_has_the_workers_prune(acme, database_url, redis_url, tmp_pa
         "XRM_DATABASE_URL": database_url or platform.settings.database_url,
         "XRM_BROKER_URL": redis_url,
         "XRM_EVENTS_POLL_S": "0.1",
+        "XRM_PLUGINS": ",".join(platform.plugins) or "none",
         "XRM_EVENTS_PRUNE_EVERY_S": "0.5",
         "XRM_EVENTS_SWEEP_EVERY_S": "0.5",
     })

@@ -16,7 +16,8 @@ def check(tmp_path, name, *installed):
     for dist in installed:
         DISTS[dist].write(site)
     environ = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{FIXTURE_PLUGINS}",
-               "XRM_INSTANCE_PATH": str(tmp_path / "instance")}
+               "XRM_INSTANCE_PATH": str(tmp_path / "instance"),
+               "XRM_PLUGINS": ",".join(DISTS[dist].entry_point for dist in installed) or "none"}
     return subprocess.run([XRM, "plugin", "check", name], capture_output=True, text=True, env=environ,
                           cwd=tmp_path, check=False)
 

@@ -19,8 +19,13 @@ from . import __version__, audit, web
 from .api import API_PREFIX, ApiBlueprint, system
 from .api import admin as admin_api
 from .api import audit as audit_api
+from .api import business_hours as business_hours_api
+from .api import dataio as dataio_api
 from .api import graph as graph_api
+from .api import notifications as notifications_api
+from .api import operators as operators_api
 from .api import parties as parties_api
+from .api import privacy as privacy_api
 from .api import tokens as tokens_api
 from .api import webhooks as webhooks_api
 from .api import workflows as workflows_api
@@ -32,6 +37,7 @@ from .identity import views as identity_views
 from .identity.authentication import init_authentication
 from .platform import Platform
 from .problems import problem
+from .public import is_public_request
 from .ui import init_ui
 from .ui.shell import navigation
 
@@ -63,7 +69,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for blueprint in (parties_api.blueprint, custom_fields_api.blueprint):
         api.register_blueprint(blueprint, url_prefix=API_PREFIX)
     api.register_blueprint(webhooks_api.blueprint, url_prefix=f"{API_PREFIX}/webhooks")
+    api.register_blueprint(business_hours_api.blueprint, url_prefix=f"{API_PREFIX}/business-calendars")
     api.register_blueprint(workflows_api.blueprint, url_prefix=f"{API_PREFIX}/workflows")
+    api.register_blueprint(notifications_api.blueprint, url_prefix=API_PREFIX)
+    api.register_blueprint(privacy_api.blueprint, url_prefix=API_PREFIX)
+    api.register_blueprint(dataio_api.blueprint, url_prefix=API_PREFIX)
+    for blueprint in (operators_api.platform_blueprint, operators_api.support_blueprint):
+        api.register_blueprint(blueprint, url_prefix=API_PREFIX)
     app.extensions["xrm.blueprint_owners"] = _register_plugin_blueprints(app, api, platform)
     app.before_request(_hide_disabled_plugins)
     app.teardown_appcontext(web.close_request_session)
@@ -97,6 +109,8 @@ def _hide_disabled_plugins() -> None:
     if not request.blueprint:
         return
     owner = current_app.extensions["xrm.blueprint_owners"].get(request.blueprint.split(".")[0])
+    if owner is not None and is_public_request():
+        return  # public_session() checks the plugin is enabled for the tenant the URL names
     if owner is not None and owner not in web.enabled_plugins():
         abort(404)
 

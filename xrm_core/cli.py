@@ -25,6 +25,7 @@ from . import demo as core_demo
 from .app import create_app
 from .audit import record
 from .cli_support import pass_info, platform_of, tenant_id_of, tenant_option
+from .dataio.cli import register as register_dataio_commands
 from .errors import ConfigurationError, XrmError
 from .events import deadletter
 from .events.bus import get_bus
@@ -34,6 +35,7 @@ from .identity.bootstrap import ensure_administrator
 from .identity.passwords import hash_password
 from .models import Tenant, TenantStatus, User
 from .platform import Platform
+from .privacy_cli import privacy_group
 from .scaffold_cli import plugin_group
 from .workflows.cli import workflows_group as workflows_cli
 
@@ -192,6 +194,8 @@ def demo(info: ScriptInfo) -> None:
         ensure_administrator(session, platform, DEMO_ADMIN, DEMO_PASSWORD, "Demo Admin")
         if core_demo.seed(session, platform, DEMO_PASSWORD):
             out.print(f"Sample parties, departments and staff added (staff sign in with {DEMO_PASSWORD})")
+        else:
+            core_demo.define_staff_roles(session, platform)  # plugins installed since get their grants
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Sample data", total=len(newly))
             for name in newly:
@@ -576,6 +580,8 @@ def users_create(info: ScriptInfo, tenant_slug: str, email: str, display_name: s
 
 
 cli.add_command(plugin_group)
+cli.add_command(privacy_group)  # xrm privacy export|erase
+register_dataio_commands(cli)  # xrm import …, xrm export
 
 identity_cli.register(cli, users_group)
 

@@ -33,6 +33,8 @@ class Settings:
     plugin_failure_threshold: int = 5
     #: Milliseconds a SQLite connection waits for the write lock before giving up.
     sqlite_busy_timeout_ms: int = 5000
+    #: The installed plugins to load (with the plugins they require); ``None``: every installed one.
+    plugins: frozenset[str] | None = None
 
     @property
     def is_production(self) -> bool:
@@ -59,6 +61,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         ("secret_key", str),
         ("plugin_failure_threshold", int),
         ("sqlite_busy_timeout_ms", int),
+        ("plugins", _plugin_names),
     ):
         raw = environ.get(PREFIX + name.upper())
         if raw is not None and raw != "":
@@ -84,6 +87,12 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     elif settings.is_production and settings.secret_key in WEAK_SECRET_KEYS:
         raise ConfigurationError(f"{PREFIX}SECRET_KEY is a well-known default: choose a secret of your own")
     return settings
+
+
+def _plugin_names(raw: str) -> frozenset[str]:
+    """``XRM_PLUGINS``: comma-separated plugin names, or ``none`` to load no plugin at all."""
+    names = frozenset(name.strip() for name in raw.split(",") if name.strip())
+    return frozenset() if names == {"none"} else names
 
 
 #: Values copied from tutorials that must never guard a production instance.

@@ -131,6 +131,54 @@ class WorkflowAction(Contribution):
 
 
 @dataclass(frozen=True)
+class PeriodicJob(Contribution):
+    """Work a plugin wants done every ``seconds`` seconds, once per tenant where it is enabled.
+
+    ``run(session, tenant, now)``: ``session`` is the tenant's, acting as the platform principal
+    ``job:<name>`` (every declared permission, tenant-wide) and committed when ``run`` returns
+    (rolled back if it raises); ``now`` is the platform clock's moment (UTC) for this round. Any
+    of the three may be left out of ``run``'s parameters. The job must be safe to run again.
+    """
+
+    seconds: float = 0
+    run: Callable[..., Any] | None = None
+
+    def check(self, plugin: str) -> str | None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", self.name):
+            return f"periodic job {self.name!r} must be named '<plugin>.<job>' in lower case"
+        if not (isinstance(self.seconds, (int, float)) and self.seconds > 0):
+            return f"periodic job {self.name!r} needs seconds > 0, not {self.seconds!r}"
+        if not callable(self.run):
+            return f"periodic job {self.name!r} has no run function"
+        return super().check(plugin)
+
+
+#: The value types a :class:`PartyFact` may have.
+PARTY_FACT_TYPES = ("number", "text", "date", "choice")
+
+
+@dataclass(frozen=True)
+class PartyFact(Contribution):
+    """A per-party value a plugin computes (``sales.revenue_12m``), for selections to filter on.
+
+    ``query(session)`` returns a SQLAlchemy select of ``(party_id, value)`` columns, one row per
+    party at most; ``choices`` lists the allowed values of a ``"choice"`` fact.
+    """
+
+    label: str = ""
+    type: str = "text"
+    query: Callable[..., Any] | None = None
+    choices: tuple[str, ...] = ()
+
+    def check(self, plugin: str) -> str | None:
+        if self.type not in PARTY_FACT_TYPES:
+            return f"party fact {self.name!r} has type {self.type!r}, not one of " + ", ".join(PARTY_FACT_TYPES)
+        if not callable(self.query):
+            return f"party fact {self.name!r} has no query"
+        return super().check(plugin)
+
+
+@dataclass(frozen=True)
 class NavEntry(Contribution):
     """An entry in the main navigation; shown only where the plugin is enabled."""
 

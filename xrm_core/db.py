@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from . import clock
 from .config import Settings
 
 #: Deterministic constraint names, so Alembic can drop what it created on every backend.
@@ -35,7 +36,8 @@ class Model(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current moment in UTC, from the platform's controllable clock (:mod:`xrm_core.clock`)."""
+    return clock.now()
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -42,6 +42,15 @@ ROLES = {
               "core.party.update": Scope.DEPARTMENT, "core.party.link": Scope.DEPARTMENT},
 }
 
+#: What each staff role may do with the records of every plugin installed (by action), so that
+#: signing in as a member of staff shows each plugin's pages with department scoping at work.
+PLUGIN_SCOPES = {
+    "Sales rep": {"read": Scope.DEPARTMENT, "create": Scope.DEPARTMENT, "update": Scope.DEPARTMENT,
+                  "link": Scope.DEPARTMENT, "assign": Scope.DEPARTMENT, "export": Scope.DEPARTMENT},
+    "Service agent": {"read": Scope.TENANT, "create": Scope.DEPARTMENT, "update": Scope.DEPARTMENT},
+    "Buyer": {"read": Scope.SUBTREE, "create": Scope.DEPARTMENT, "update": Scope.DEPARTMENT},
+}
+
 RELATIONSHIP_TYPES = (
     ("employs", "employs", "works for", False),
     ("subsidiary_of", "is a subsidiary of", "is the parent company of", False),
@@ -107,13 +116,27 @@ def seed(session: Session, platform, password: str) -> bool:
     departments = {}
     for name, parent in DEPARTMENTS.items():
         departments[name] = admin.create_department(session, name, departments.get(parent), actor=ACTOR)
-    known = set(all_permissions(platform))
-    roles = {name: admin.define_role(session, name, grants, known, actor=ACTOR) for name, grants in ROLES.items()}
+    roles = define_staff_roles(session, platform)
     for email, name, department, role in STAFF:
         user = admin.create_user(session, email, password, name, departments[department], actor=ACTOR)
         admin.assign_role(session, user, roles[role], actor=ACTOR)
     _seed_graph(session, departments)
     return True
+
+
+def define_staff_roles(session: Session, platform) -> dict:
+    """(Re)define the staff roles: the core grants of :data:`ROLES` plus, for every installed plugin,
+    its permissions at the scopes of :data:`PLUGIN_SCOPES`. Run again when plugins are added."""
+    known = all_permissions(platform)
+    roles = {}
+    for name, grants in ROLES.items():
+        wanted = dict(grants)
+        for permission in known:
+            action = permission.rsplit(".", 1)[-1]
+            if not permission.startswith("core.") and action in PLUGIN_SCOPES[name]:
+                wanted[permission] = PLUGIN_SCOPES[name][action]
+        roles[name] = admin.define_role(session, name, wanted, set(known), actor=ACTOR)
+    return roles
 
 
 def _seed_graph(session: Session, departments: dict) -> None:

@@ -30,7 +30,9 @@ if TYPE_CHECKING:
         EventType,
         NavEntry,
         Panel,
+        PartyFact,
         PartyRole,
+        PeriodicJob,
         Permission,
         RelationshipType,
         SearchHit,
@@ -203,6 +205,20 @@ def xrm_import_export_formats() -> Iterable[DataFormat]:
 
 
 @hookspec
+def xrm_import_targets() -> Iterable[Any]:
+    """Declare the kinds of record imports can create or update, and exports can read.
+
+    Called when import and export list their targets (the ``xrm import``/``xrm export`` commands,
+    the import API and page), for the plugins enabled in the tenant.
+
+    :returns: instances of ``xrm_sdk.ImportTarget`` subclasses named ``"<plugin>.<entity>"``; see
+        :mod:`xrm_core.dataio.targets` for what each method is called with and must do.
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec
 def xrm_cli_commands() -> Iterable[click.Command]:
     """Declare the plugin's command-line commands.
 
@@ -305,6 +321,40 @@ def xrm_merge_parties(tenant: Tenant, session: Session, survivor_id: int, loser_
 
 
 @hookspec
+def xrm_party_facts(tenant: Tenant) -> Iterable[PartyFact]:
+    """Expose facts the plugin knows about parties, for segments and other selections to filter on.
+
+    Called when a party selection (a contacts segment, say) is validated or compiled for ``tenant``.
+    A fact's ``query(session)`` must return a SQLAlchemy ``select`` of exactly two columns,
+    ``(party_id, value)``, at most one row per party (aggregate if needed); parties without a row
+    have no value. The select is embedded as a subquery of one larger query, so it must not
+    execute anything itself, and it runs in the caller's tenant- and permission-scoped session.
+
+    :param tenant: The tenant the selection belongs to.
+    :returns: ``PartyFact("<plugin>.<fact>", label, type, query)`` objects; ``type`` is one of
+        ``"number"``, ``"text"``, ``"date"``, ``"choice"`` (then give ``choices``).
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec
+def xrm_periodic_jobs() -> Iterable[PeriodicJob]:
+    """Declare work to run on a timer (reminders due, overdue scans, clean-ups).
+
+    Called when the platform builds its list of periodic jobs (``xrm serve`` in embedded mode,
+    ``xrm beat`` and ``xrm worker`` in scale-out mode). Each job then runs every ``seconds``
+    seconds, once per tenant where the plugin is enabled, as ``run(session, tenant, now)`` in its
+    own transaction acting as the platform principal ``job:<name>``; a run that raises is logged
+    and rolled back and does not stop the other tenants or jobs.
+
+    :returns: ``PeriodicJob("<plugin>.<job>", seconds=..., run=...)`` objects.
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec
 def xrm_dashboard_widgets(tenant: Tenant) -> Iterable[DashboardWidget]:
     """Contribute dashboard widgets.
 
@@ -354,4 +404,59 @@ def xrm_on_event(tenant: Tenant, event: Event, session: Session) -> None:
         processed; do not commit or roll it back.
 
     .. versionadded:: 1.1
+    """
+
+
+@hookspec(firstresult=True)
+def xrm_contact_consent(tenant: Tenant, session: Session, party_id: int, channel: str) -> bool | None:
+    """Say whether a party may be contacted on a channel (the consent question of every plugin).
+
+    Called by :func:`xrm_sdk.may_contact` before any outbound communication (an email, a call, an
+    SMS, a letter) to a party of ``tenant``. The answers are read in plugin order and the first
+    one that is not ``None`` decides; a plugin that raises counts as a refusal, and without any
+    ``True`` the answer is no.
+
+    :param tenant: The party's tenant.
+    :param session: The caller's session, scoped to the tenant (and to its principal, if any).
+    :param party_id: The party to contact.
+    :param channel: ``email``, ``phone``, ``sms`` or ``post``.
+    :returns: ``True`` (consent given), ``False`` (refused) or ``None`` (no opinion).
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec
+def xrm_personal_data(tenant: Tenant, session: Session, party_id: int) -> dict[str, Any] | None:
+    """Return everything the plugin holds about a party, for the party's data-access request.
+
+    Called by the core's privacy export (API, CLI) when a user allowed ``core.party.export``
+    exports a party's personal data; each plugin's answer becomes one JSON file of the archive.
+
+    :param tenant: The party's tenant.
+    :param session: A session scoped to the tenant and to the exporting user's permissions.
+    :param party_id: The party whose data is exported.
+    :returns: A JSON-serialisable dict (dates as ISO strings), or ``None`` when the plugin holds
+        nothing about the party.
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec
+def xrm_erase_personal_data(tenant: Tenant, session: Session, party_id: int) -> None:
+    """Erase or anonymise what the plugin holds about a party (the right to erasure).
+
+    Called by the core's privacy erasure, for each plugin enabled for ``tenant``, inside the
+    erasure's transaction and before the core anonymises the party itself. Remove or overwrite
+    every personal value (names, contact details, free text); records the business must keep
+    (invoices…) may stay, pointing at the anonymised party. If it raises, the whole erasure is
+    rolled back and refused, naming the plugin.
+
+    :param tenant: The party's tenant.
+    :param session: A session scoped to the tenant and to the erasing user's permissions, in the
+        erasure's transaction; do not commit.
+    :param party_id: The party to erase.
+
+    .. versionadded:: 1.2
     """

@@ -3,6 +3,13 @@
 ``apply`` validates the whole manifest before changing anything, then makes the tenant match it
 in the caller's transaction; applying the same manifest twice changes nothing the second time.
 Plugins not listed, or listed with ``enabled: false``, end up disabled (their data is kept).
+
+``workflows`` (optional) lists the tenant's workflows as ``xrm workflows export`` writes them
+(``{name, enabled, definition}``): each is created, or saved as a new version when its definition
+changed; the tenant's workflows not listed end up disabled (their versions and runs are kept). A
+manifest without ``workflows`` leaves the workflows alone; ``export`` writes the key when the
+tenant has any. Definitions are checked against the plugins the manifest enables, so they are
+checked once those are; any error raises and the caller's transaction takes everything back.
 """
 
 from __future__ import annotations
@@ -12,12 +19,16 @@ from typing import Any
 
 import yaml
 from marshmallow import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import tenants
 from .errors import ManifestError, NotFound
 from .models import Tenant, TenantStatus
 from .platform import Platform
+from .tenancy import scoped_to
+from .workflows import service as workflow_service
+from .workflows.models import Workflow
 
 MANIFEST_VERSION = 1
 
@@ -41,7 +52,7 @@ def load(text: str) -> dict[str, Any]:
 
 
 def _validate(platform: Platform, data: dict[str, Any]) -> tuple[str, str | None, TenantStatus | None, dict]:
-    unknown = set(data) - {"version", "tenant", "name", "status", "plugins"}
+    unknown = set(data) - {"version", "tenant", "name", "status", "plugins", "workflows"}
     if unknown:
         raise ManifestError(f"unknown key(s): {', '.join(sorted(unknown))}")
     if data.get("version", MANIFEST_VERSION) != MANIFEST_VERSION:
@@ -77,7 +88,26 @@ def _validate(platform: Platform, data: dict[str, Any]) -> tuple[str, str | None
             for required in platform.plugins[plugin].requires:
                 if not wanted.get(required, {}).get("enabled"):
                     raise ManifestError(f"plugins.{plugin}: requires plugin {required!r}, which the manifest does not enable")
+    _validate_workflows(data.get("workflows", []))
     return slug, name, status, wanted
+
+
+def _validate_workflows(documents: Any) -> None:
+    """The shape of ``workflows``; the definitions themselves are checked when applied."""
+    if not isinstance(documents, list):
+        raise ManifestError("workflows: must be a list of {name, enabled, definition} (as 'xrm workflows export' writes)")
+    seen: set[str] = set()
+    for index, document in enumerate(documents):
+        where = f"workflows.{index}"
+        if not isinstance(document, dict) or not {"name", "definition"} <= document.keys():
+            raise ManifestError(f"{where}: expected a mapping with 'name' and 'definition' (and 'enabled')")
+        if set(document) - {"name", "enabled", "definition"}:
+            raise ManifestError(f"{where}: unknown key(s) {', '.join(sorted(set(document) - {'name', 'enabled', 'definition'}))}")
+        if not isinstance(document.get("enabled", True), bool):
+            raise ManifestError(f"{where}.enabled: must be true or false")
+        if document["name"] in seen:
+            raise ManifestError(f"{where}.name: workflow {document['name']!r} is listed twice")
+        seen.add(document["name"])
 
 
 def _load_settings(platform: Platform, plugin: str, raw: Any) -> dict[str, Any]:
@@ -134,7 +164,30 @@ def apply(platform: Platform, session: Session, data: dict[str, Any], actor: str
         if row is not None and spec["settings"] != (row.settings or {}):
             row.settings = spec["settings"]
             report.changes.append(f"settings of {plugin}")
+    if "workflows" in data:
+        with scoped_to(session, tenant.id):
+            report.changes += _apply_workflows(platform, session, data["workflows"], actor)
     return report
+
+
+def _apply_workflows(platform: Platform, session: Session, documents: list[dict[str, Any]], actor: str) -> list[str]:
+    """Make the tenant's workflows match ``documents``; the changes, described."""
+    before = {w.name: w.enabled for w in session.scalars(select(Workflow))}
+    try:
+        outcome = workflow_service.import_workflows(session, platform, documents, actor=actor)
+    except ValidationError as exc:
+        where, message = _first_error(exc.messages)
+        raise ManifestError(f"workflows.{where}: {message}") from None
+    for workflow in session.scalars(select(Workflow).where(Workflow.enabled, Workflow.name.not_in(list(outcome)))):
+        workflow_service.set_enabled(session, platform, workflow, False, actor)
+    changes = []
+    for workflow in session.scalars(select(Workflow).order_by(Workflow.name)):
+        what = outcome.get(workflow.name)
+        if what in ("created", "updated"):
+            changes.append(f"{what} workflow {workflow.name}")
+        elif before.get(workflow.name) != workflow.enabled:
+            changes.append(f"{'enabled' if workflow.enabled else 'disabled'} workflow {workflow.name}")
+    return changes
 
 
 def export(platform: Platform, session: Session, tenant: Tenant) -> str:
@@ -144,11 +197,15 @@ def export(platform: Platform, session: Session, tenant: Tenant) -> str:
         for plugin, row in sorted(tenants.plugin_states(session, tenant).items())
         if plugin in platform.plugins
     }
-    data = {
+    data: dict[str, Any] = {
         "version": MANIFEST_VERSION,
         "tenant": tenant.slug,
         "name": tenant.name,
         "status": tenant.status.value,
         "plugins": plugins,
     }
+    with scoped_to(session, tenant.id):
+        workflows = workflow_service.export_workflows(session)
+    if workflows:
+        data["workflows"] = workflows
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,8 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .db import Model, utcnow
 from .tenancy import TenantScoped
 
-#: Tables that are not tenant-owned on purpose; a meta-test checks every other table is.
-PLATFORM_TABLES = frozenset({"core_tenants"})
+#: Tables that are not tenant-owned on purpose (the tenants, the platform operators who run them);
+#: a meta-test checks every other table is.
+PLATFORM_TABLES = frozenset({"core_tenants", "core_operators"})
 
 
 class TenantStatus(enum.StrEnum):
@@ -75,6 +76,10 @@ class User(TenantScoped, Model):
     #: ``related`` grants reach the parties related to it. Not a foreign key, as parties already
     #: reference users (their owners); an id matching no party of the tenant reaches nothing.
     party_id: Mapped[int | None]
+    #: Bumped by every update; the record's ETag derives from it (If-Match on the admin API).
+    version: Mapped[int] = mapped_column(server_default="1")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class AuditEntry(TenantScoped, Model):

@@ -21,7 +21,7 @@ from .db import Database, Model
 from .graph import timeline  # noqa: F401  (registers the party timeline's event subscriber)
 from .identity import scoping  # noqa: F401  (registers the permission listeners)
 from .models import Tenant, TenantPlugin
-from .plugins.discovery import PluginInfo, discover
+from .plugins.discovery import PluginInfo, discover, only
 from .plugins.host import PluginHost
 from .plugins.resolution import resolve
 
@@ -33,7 +33,9 @@ class Platform:
 
     def __init__(self, settings: Settings | None = None, plugins: list[PluginInfo] | None = None):
         self.settings = settings or load_settings()
-        self.resolution = resolve(discover() if plugins is None else plugins, Version(__version__))
+        if plugins is None:
+            plugins = discover() if self.settings.plugins is None else only(discover(), self.settings.plugins)
+        self.resolution = resolve(plugins, Version(__version__))
         self.host = PluginHost(self.resolution, self.settings.plugin_failure_threshold)
         self._check_models()
         self.db = Database(self.settings)

@@ -5,10 +5,14 @@ Migrations, the contract kit's model/migration comparison and the tenancy meta-t
 """
 
 from . import models  # noqa: F401
+from .businesshours import models as business_hours_models  # noqa: F401
 from .customfields import models as custom_field_models  # noqa: F401
+from .dataio import models as dataio_models  # noqa: F401
 from .events import models as events_models  # noqa: F401
 from .graph import history as graph_history  # noqa: F401
 from .graph import models as graph_models  # noqa: F401
 from .identity import models as identity_models  # noqa: F401
+from .identity import operators as identity_operators  # noqa: F401
+from .notifications import models as notifications_models  # noqa: F401
 from .ui import models as ui_models  # noqa: F401
 from .workflows import models as workflows_models  # noqa: F401

@@ -22,6 +22,8 @@ from xrm_core.api import (
     get_or_404,
     record_etag,
 )
+from xrm_core.businesshours import BusinessCalendar
+from xrm_core.businesshours import calendar_for as business_calendar
 from xrm_core.contributions import (
     DashboardWidget,
     DataFormat,
@@ -31,6 +33,7 @@ from xrm_core.contributions import (
     NavEntry,
     Panel,
     PartyRole,
+    PeriodicJob,
     Permission,
     RelationshipType,
     SearchHit,
@@ -38,6 +41,7 @@ from xrm_core.contributions import (
     WorkflowTrigger,
 )
 from xrm_core.customfields.listing import CustomFieldListing, ListPredicate
+from xrm_core.dataio.targets import ImportField, ImportTarget
 from xrm_core.customfields.mixin import HasCustomFields
 from xrm_core.customfields.service import clean_values as clean_custom_values
 from xrm_core.db import Model, utcnow
@@ -53,6 +57,11 @@ from xrm_core.tenancy import TenantScoped
 from xrm_core.web import current_tenant, db_session
 
 from ._deprecation import Deprecated, deprecated_names
+from .commands import command_platform, command_tenants, tenant_transaction
+from .consent import CONTACT_CHANNELS, may_contact
+from .directory import Department, Team, TeamMember, User, act_as_user, tenant_time_zone
+from .facts import PARTY_FACT_TYPES, PartyFact, party_facts
+from .notifications import Notification, NotificationError, notify
 from .parties import (
     Party,
     PartyIdentifier,
@@ -64,7 +73,11 @@ from .parties import (
     merge_parties,
     relate,
     resolve_merged_party,
+    sync_relationship_types,
 )
+from .public import PublicBlueprint, public_session, rate_limit
+from .selection import custom_field_condition, custom_field_types, json_array_includes
+from .signing import InvalidSignedToken, read_signed_token, sign_token
 
 __version__ = _version("xrm-sdk")
 
@@ -73,17 +86,24 @@ DEPRECATED: dict[str, Deprecated] = {}
 __getattr__ = deprecated_names(__name__, globals(), DEPRECATED)
 
 __all__ = [
+    "CONTACT_CHANNELS",
     "HOOKSPEC_VERSION",
+    "PARTY_FACT_TYPES",
     "ApiBlueprint",
+    "BusinessCalendar",
     "Conflict",
     "CustomFieldListing",
     "DashboardWidget",
     "DataFormat",
+    "Department",
     "Event",
     "EventError",
     "EventHandler",
     "EventType",
     "HasCustomFields",
+    "InvalidSignedToken",
+    "ImportField",
+    "ImportTarget",
     "ListPredicate",
     "ListQuery",
     "Listing",
@@ -91,44 +111,69 @@ __all__ = [
     "Model",
     "NavEntry",
     "NotFound",
+    "Notification",
+    "NotificationError",
     "Owned",
     "Page",
     "Panel",
     "Party",
+    "PartyFact",
     "PartyIdentifier",
     "PartyRole",
     "PartyRoleAssignment",
+    "PeriodicJob",
     "Permission",
     "PermissionDenied",
+    "PublicBlueprint",
     "RecordSchema",
     "Relationship",
     "RelationshipType",
     "Schema",
     "SearchHit",
     "Subject",
+    "Team",
+    "TeamMember",
     "TenantScoped",
+    "User",
     "ValidationError",
     "WorkflowAction",
     "WorkflowTrigger",
     "XrmError",
+    "act_as_user",
     "add_party_role",
+    "business_calendar",
     "check_etag",
     "clean_custom_values",
+    "command_platform",
+    "command_tenants",
     "create_party",
     "current_tenant",
+    "custom_field_condition",
+    "custom_field_types",
     "cursor_paginate",
     "db_session",
     "end_relationship",
     "get_for_update",
     "get_or_404",
     "hookimpl",
+    "json_array_includes",
+    "may_contact",
     "merge_parties",
+    "notify",
+    "party_facts",
     "principal_of",
     "protected_fields",
+    "public_session",
     "publish",
+    "rate_limit",
+    "read_signed_token",
     "record_etag",
     "redact_payload",
     "relate",
     "resolve_merged_party",
+    "sync_relationship_types",
+    "sign_token",
+    "tenant_time_zone",
+    "tenant_transaction",
     "utcnow",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "merge_parties",
     "relate",
     "resolve_merged_party",
+    "sync_relationship_types",
 ]
 
 
@@ -47,6 +48,14 @@ def merge_parties(session: Session, survivor: Party, loser: Party, actor: str) -
     :returns: what moved (relationships, roles, identifiers, the plugins that moved records).
     """
     return _merge.merge_parties(session, _platform(session), survivor, loser, actor).as_dict()
+
+
+def sync_relationship_types(session: Session) -> list[str]:
+    """Copy the relationship types plugins contribute into the session's tenant (idempotent).
+
+    Call it before :func:`relate` with a contributed type code; returns the codes written.
+    """
+    return _service.sync_relationship_types(session, _platform(session))
 
 
 def _platform(session: Session):

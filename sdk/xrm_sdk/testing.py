@@ -9,6 +9,19 @@ Fixtures: ``xrm_platform``, ``xrm_tenant``, ``xrm_session``, ``xrm_app``, ``xrm_
 administrator), ``xrm_login`` (a client with given permissions), ``xrm_events`` (what was published);
 ``xrm_plugin_path`` and ``xrm_database_url`` can be overridden. sdk/GUIDE.md describes each.
 
+Time and delivery are in the test's hands:
+
+* ``xrm_clock`` freezes the platform's clock (``xrm.utcnow()``, workflow timers, schedules, periodic
+  jobs' ``now``) for the test: ``xrm_clock.set(datetime(2026, 3, 27, 9, tzinfo=UTC))``,
+  ``xrm_clock.advance(hours=4)`` (or a ``timedelta``), ``xrm_clock.now()``; the real clock is back
+  after the test.
+* ``xrm_deliver_events()`` delivers every committed, pending event now, in the test's thread,
+  through the platform's real dispatcher code (subscribers, plugin handlers, workflows, retries
+  that are due at the clock's time); it returns when nothing more is due. No thread runs in tests
+  otherwise: an event a test does not deliver is not handled.
+* ``xrm_run_periodic_jobs()`` runs every periodic job once now (``xrm_run_periodic_jobs("sales.reminders")``
+  only the named ones), e.g. after ``xrm_clock.advance(...)``.
+
 A plugin's ``tests/test_contract.py`` is usually just::
 
     from xrm_sdk.testing import PluginContractTests
@@ -23,27 +36,28 @@ import os
 import tomllib
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from xrm_core import contributions, migrate, tenants
+from xrm_core import clock, contributions, migrate, tenants
 from xrm_core.app import create_app
 from xrm_core.config import load_settings
 from xrm_core.db import Model
-from xrm_core.events import signals
+from xrm_core.events import schedule, signals
 from xrm_core.events.bus import get_bus
 from xrm_core.events.envelope import Event
 from xrm_core.identity import admin
 from xrm_core.identity.bootstrap import ensure_administrator
 from xrm_core.identity.catalogue import all_permissions
-from xrm_core.identity.models import Scope
+from xrm_core.identity.models import Department, Scope
 from xrm_core.identity.tokens import create_token
 from xrm_core.models import Tenant, User
 from xrm_core.platform import Platform
@@ -57,6 +71,7 @@ NAMED_HOOKS = {
     "xrm_workflow_triggers": contributions.WorkflowTrigger,
     "xrm_workflow_actions": contributions.WorkflowAction,
     "xrm_import_export_formats": contributions.DataFormat,
+    "xrm_periodic_jobs": contributions.PeriodicJob,
 }
 TEST_TENANT = "test"
 
@@ -177,14 +192,19 @@ def xrm_client(xrm_platform, xrm_app, xrm_tenant) -> FlaskClient:
 def xrm_login(xrm_platform, xrm_app, xrm_tenant):
     """A factory: ``xrm_login("sales.deal.read", scope="own")`` is a client of a new user with a role
     granting exactly those permissions at that scope (``own``, ``department``, ``subtree``, ``tenant``).
+    ``department="Sales North"`` puts the user in that top-level department (created when missing).
     """
 
-    def login(*permissions: str, scope: str = "tenant") -> FlaskClient:
+    def login(*permissions: str, scope: str = "tenant", department: str | None = None) -> FlaskClient:
         with xrm_platform.db.transaction(xrm_tenant.id) as session:
             name = f"user-{uuid.uuid4().hex[:8]}"
             role = admin.define_role(session, name, {p: Scope(scope) for p in permissions},
                                      set(all_permissions(xrm_platform)))
             user = User(email=f"{name}@{TEST_TENANT}.example", display_name=name, password_hash="")
+            if department is not None:
+                found = session.scalar(select(Department).where(Department.name == department,
+                                                                Department.parent_id.is_(None)))
+                user.department_id = (found or admin.create_department(session, department)).id
             session.add(user)
             session.flush()
             admin.assign_role(session, user, role)
@@ -207,6 +227,53 @@ def xrm_events() -> Iterator[list[Event]]:
     signals.connect(None, capture)
     yield published
     signals.disconnect(None, capture)
+
+
+class TestClock:
+    """The platform's clock, held by a test (the ``xrm_clock`` fixture)."""
+
+    def now(self) -> datetime:
+        """The frozen moment (UTC)."""
+        return clock.now()
+
+    def set(self, moment: datetime) -> datetime:
+        """Put the clock at ``moment`` (timezone-aware); return it in UTC."""
+        return clock.freeze(moment)
+
+    def advance(self, delta: timedelta | None = None, **units: float) -> datetime:
+        """Move the clock forward by ``delta`` or by ``days=…, hours=…, minutes=…, seconds=…``."""
+        return clock.advance((delta or timedelta()) + timedelta(**units))
+
+
+@pytest.fixture
+def xrm_clock() -> Iterator[TestClock]:
+    """The platform's clock, frozen at the moment the test starts; set and advance it at will."""
+    with clock.frozen():
+        yield TestClock()
+
+
+@pytest.fixture
+def xrm_deliver_events(xrm_platform):
+    """``xrm_deliver_events()``: deliver every pending event now, in this thread, with the real dispatcher."""
+
+    def deliver(timeout: float = 30.0) -> None:
+        get_bus(xrm_platform).run_until_idle(timeout)
+
+    return deliver
+
+
+@pytest.fixture
+def xrm_run_periodic_jobs(xrm_platform):
+    """``xrm_run_periodic_jobs(*names)``: run the periodic jobs once now (all of them without names).
+
+    Returns ``{name: result}``; a job that raises fails the test (in production it is only logged).
+    """
+
+    def run(*names: str) -> dict[str, object]:
+        bus = get_bus(xrm_platform)
+        return {name: schedule.run_job(bus, name) for name in names or schedule.jobs_for(bus)}
+
+    return run
 
 
 def administrator_headers(platform: Platform, tenant_id: int) -> dict[str, str]:

@@ -40,8 +40,8 @@ from .auth import current_principal
 from .blueprint import ApiBlueprint
 from .listing import Listing
 from .pagination import cursor_paginate
-from .records import get_or_404
-from .schemas import Schema
+from .records import get_for_update, get_or_404
+from .schemas import RecordSchema, Schema
 
 blueprint = ApiBlueprint("core_admin", __name__, description=(
     "Tenant administration: users, departments, teams, roles and grants, record shares."))
@@ -109,7 +109,7 @@ def _locale(user: User) -> str | None:
     return web.db_session().scalar(select(UserPreference.locale).where(UserPreference.user_id == user.id))
 
 
-class UserSchema(Schema):
+class UserSchema(RecordSchema):
     id = fields.Integer(dump_only=True)
     email = fields.Email(required=True, validate=validate.Length(max=254))
     display_name = fields.String(validate=validate.Length(min=1, max=200))
@@ -155,7 +155,7 @@ class Users(MethodView):
         return cursor_paginate(select(User), query)
 
     @blueprint.arguments(UserSchema)
-    @blueprint.response(201, UserSchema)
+    @blueprint.record_response(UserSchema, 201)
     def post(self, data):
         """Create a user with a first password (``core.user.create``)."""
         principal = require("core.user.create")
@@ -166,24 +166,25 @@ class Users(MethodView):
         if data.get("locale"):
             store_locale(user.id, data["locale"])
         _commit()
-        return user, 201, {"Location": url_for(".UserItem", user_id=user.id)}
+        return user, {"Location": url_for(".UserItem", user_id=user.id)}
 
 
 @blueprint.route("/users/<int:user_id>")
 class UserItem(MethodView):
-    @blueprint.response(200, UserSchema)
+    @blueprint.record_response(UserSchema)
     def get(self, user_id):
         """One user (``core.user.read``)."""
         require("core.user.read")
         return get_or_404(User, user_id)
 
+    @blueprint.requires_if_match
     @blueprint.arguments(UserChangesSchema)
-    @blueprint.response(200, UserSchema)
+    @blueprint.record_response(UserSchema)
     def patch(self, changes, user_id):
         """Change a user's display name, department, party or interface language (``core.user.update``)."""
         principal = require("core.user.update")
         session = web.db_session()
-        user = get_or_404(User, user_id)
+        user = get_for_update(User, user_id)
         if "department_id" in changes:
             admin.set_department(session, user, _existing(Department, changes["department_id"], "department_id"),
                                  actor=principal.name)
@@ -246,7 +247,7 @@ def user_role(user_id, role_id):
 # -- departments ------------------------------------------------------------------------------
 
 
-class DepartmentSchema(Schema):
+class DepartmentSchema(RecordSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     parent_id = fields.Integer(allow_none=True, metadata={"description": "null for a top-level department."})
@@ -270,31 +271,32 @@ class Departments(MethodView):
         return cursor_paginate(select(Department), query)
 
     @blueprint.arguments(DepartmentSchema)
-    @blueprint.response(201, DepartmentSchema)
+    @blueprint.record_response(DepartmentSchema, 201)
     def post(self, data):
         """Create a department, at the top or below ``parent_id`` (``core.department.create``)."""
         principal = require("core.department.create")
         parent = _existing(Department, data.get("parent_id"), "parent_id")
         department = admin.create_department(web.db_session(), data["name"], parent, actor=principal.name)
         _commit()
-        return department, 201, {"Location": url_for(".DepartmentItem", department_id=department.id)}
+        return department, {"Location": url_for(".DepartmentItem", department_id=department.id)}
 
 
 @blueprint.route("/departments/<int:department_id>")
 class DepartmentItem(MethodView):
-    @blueprint.response(200, DepartmentSchema)
+    @blueprint.record_response(DepartmentSchema)
     def get(self, department_id):
         """One department."""
         require("core.department.read")
         return get_or_404(Department, department_id)
 
+    @blueprint.requires_if_match
     @blueprint.arguments(DepartmentSchema(partial=True))
-    @blueprint.response(200, DepartmentSchema)
+    @blueprint.record_response(DepartmentSchema)
     def patch(self, changes, department_id):
         """Rename, or move below another parent (null: to the top); a move below itself is a 409."""
         principal = require("core.department.update")
         session = web.db_session()
-        department = get_or_404(Department, department_id)
+        department = get_for_update(Department, department_id)
         if "parent_id" in changes and changes["parent_id"] != department.parent_id:
             parent = _existing(Department, changes["parent_id"], "parent_id")
             admin.move_department(session, department, parent, actor=principal.name)
@@ -303,11 +305,12 @@ class DepartmentItem(MethodView):
         _commit()
         return department
 
+    @blueprint.requires_if_match
     @blueprint.response(204)
     def delete(self, department_id):
         """Delete an empty department: with sub-departments or users it is a 409."""
         principal = require("core.department.delete")
-        department = get_or_404(Department, department_id)
+        department = get_for_update(Department, department_id)
         admin.delete_department(web.db_session(), department, actor=principal.name)
         _commit()
 
@@ -320,7 +323,7 @@ def _member_ids(team: Team) -> list[int]:
         select(TeamMember.user_id).where(TeamMember.team_id == team.id).order_by(TeamMember.user_id)))
 
 
-class TeamSchema(Schema):
+class TeamSchema(RecordSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     member_ids = fields.Function(_member_ids, dump_only=True, metadata={"type": "array", "items": {"type": "integer"}})
@@ -338,39 +341,41 @@ class Teams(MethodView):
         return cursor_paginate(select(Team), query)
 
     @blueprint.arguments(TeamSchema)
-    @blueprint.response(201, TeamSchema)
+    @blueprint.record_response(TeamSchema, 201)
     def post(self, data):
         """Create a team (``core.team.create``); add members with PUT on its members."""
         principal = require("core.team.create")
         team = admin.create_team(web.db_session(), data["name"], actor=principal.name)
         _commit()
-        return team, 201, {"Location": url_for(".TeamItem", team_id=team.id)}
+        return team, {"Location": url_for(".TeamItem", team_id=team.id)}
 
 
 @blueprint.route("/teams/<int:team_id>")
 class TeamItem(MethodView):
-    @blueprint.response(200, TeamSchema)
+    @blueprint.record_response(TeamSchema)
     def get(self, team_id):
         """One team and its members."""
         require("core.team.read")
         return get_or_404(Team, team_id)
 
+    @blueprint.requires_if_match
     @blueprint.arguments(TeamSchema(partial=True))
-    @blueprint.response(200, TeamSchema)
+    @blueprint.record_response(TeamSchema)
     def patch(self, changes, team_id):
         """Rename a team (``core.team.update``)."""
         principal = require("core.team.update")
-        team = get_or_404(Team, team_id)
+        team = get_for_update(Team, team_id)
         if "name" in changes:
             admin.rename_team(web.db_session(), team, changes["name"], actor=principal.name)
         _commit()
         return team
 
+    @blueprint.requires_if_match
     @blueprint.response(204)
     def delete(self, team_id):
         """Delete a team (``core.team.delete``); shares to it are withdrawn."""
         principal = require("core.team.delete")
-        admin.delete_team(web.db_session(), get_or_404(Team, team_id), actor=principal.name)
+        admin.delete_team(web.db_session(), get_for_update(Team, team_id), actor=principal.name)
         _commit()
 
 
@@ -396,7 +401,7 @@ def _grant_texts(role: Role) -> list[str]:
     return admin.format_grants(admin.grants_of(web.db_session(), role))
 
 
-class AccessRoleSchema(Schema):
+class AccessRoleSchema(RecordSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     description = fields.String(validate=validate.Length(max=500))
@@ -435,7 +440,7 @@ class Roles(MethodView):
         return cursor_paginate(select(Role), query)
 
     @blueprint.arguments(AccessRoleSchema)
-    @blueprint.response(201, AccessRoleSchema)
+    @blueprint.record_response(AccessRoleSchema, 201)
     def post(self, data):
         """Define a role from its grants (``core.role.create``); a role name is unique (409)."""
         principal = require("core.role.create")
@@ -447,24 +452,25 @@ class Roles(MethodView):
         role = admin.define_role(session, data["name"].strip(), grants, set(grants), actor=principal.name)
         role.description = data.get("description", "")
         _commit()
-        return role, 201, {"Location": url_for(".RoleItem", role_id=role.id)}
+        return role, {"Location": url_for(".RoleItem", role_id=role.id)}
 
 
 @blueprint.route("/roles/<int:role_id>")
 class RoleItem(MethodView):
-    @blueprint.response(200, AccessRoleSchema)
+    @blueprint.record_response(AccessRoleSchema)
     def get(self, role_id):
         """One role and its grants."""
         require("core.role.read")
         return get_or_404(Role, role_id)
 
+    @blueprint.requires_if_match
     @blueprint.arguments(AccessRoleSchema(partial=True))
-    @blueprint.response(200, AccessRoleSchema)
+    @blueprint.record_response(AccessRoleSchema)
     def patch(self, changes, role_id):
         """Rename, describe, or redefine a role's grants (replaced as a whole) (``core.role.update``)."""
         principal = require("core.role.update")
         session = web.db_session()
-        role = get_or_404(Role, role_id)
+        role = get_for_update(Role, role_id)
         if "name" in changes and changes["name"].strip() != role.name:
             if session.scalar(select(Role.id).where(Role.name == changes["name"].strip())) is not None:
                 raise Conflict(f"role {changes['name'].strip()!r} already exists")
@@ -479,11 +485,12 @@ class RoleItem(MethodView):
         _commit()
         return role
 
+    @blueprint.requires_if_match
     @blueprint.response(204)
     def delete(self, role_id):
         """Delete a role; its users lose its grants on their next request (``core.role.delete``)."""
         principal = require("core.role.delete")
-        admin.delete_role(web.db_session(), get_or_404(Role, role_id), actor=principal.name)
+        admin.delete_role(web.db_session(), get_for_update(Role, role_id), actor=principal.name)
         _commit()
 
 

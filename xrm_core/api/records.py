@@ -30,7 +30,8 @@ def get_for_update(model: type[Record], record_id: Any, if_match: str | None = N
     change it between the version check and this request's write. ``if_match`` is checked instead
     of the ``If-Match`` header when given (a bulk item's ``etag``): 428 without one, 412 when stale.
     """
-    record = web.db_session().get(model, record_id, with_for_update=True)
+    # Only the record's own row: a lock on joined-eager rows would be refused on an outer join's side.
+    record = web.db_session().get(model, record_id, with_for_update={"of": model})
     if record is None:
         raise NotFound(f"There is no {_label(model)} {record_id} here.")
     check_etag(record, if_match)

@@ -73,7 +73,7 @@ CORE_EVENT_TYPES = (
     EventType("core.plugin.disabled", description="A plugin was disabled for the tenant.", schema=PluginPayload),
     EventType("core.user.created", description="A user was added to the tenant.", schema=_Open),
     EventType("core.workflow.triggered", description="Workflows are to run on an event, or one on request.", schema=_Open),
-    EventType("core.notification.created", description="A workflow notified users, departments or teams.", schema=_Open),
+    EventType("core.notification.created", description="Users were notified (one notification each), directly or through departments or teams.", schema=_Open),
 )
 
 

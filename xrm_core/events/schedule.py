@@ -72,13 +72,17 @@ def register_periodic(name: str, seconds: float, func: Callable[[Platform], Any]
 
 
 def jobs_for(bus: EventBus) -> dict[str, PeriodicJob]:
-    """The jobs this platform runs: the bus's own (with its settings), then the registered ones."""
+    """The jobs this platform runs: the bus's own (with its settings), the registered ones, then the
+    plugins' (``xrm_periodic_jobs``, see :mod:`xrm_core.periodic`; a core name always wins)."""
+    from ..periodic import plugin_jobs
     from .retention import prune_job
 
     jobs = {"events.prune": PeriodicJob("events.prune", bus.settings.prune_every_s, prune_job)}
     if bus.scale_out:
         jobs["events.sweep"] = PeriodicJob("events.sweep", bus.settings.sweep_every_s, _sweep)
     jobs.update(_REGISTERED)
+    for name, job in plugin_jobs(bus.platform).items():
+        jobs.setdefault(name, job)
     return jobs
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from ..audit import record
 from ..errors import Conflict, NotFound, XrmError
@@ -112,13 +113,23 @@ def define_role(
             row = RoleGrant(role_id=role.id, permission=permission)
             session.add(row)
         row.scope, row.via, row.direction = grant.scope, list(grant.via), grant.direction
+    _new_version(role)
     record(session, actor, "role.defined", name, grants={p: str(g) for p, g in sorted(wanted.items())})
     return role
+
+
+def _new_version(*records: User | Team | Role) -> None:
+    """A change to what a record's representation lists (roles, members, grants) is a change of the
+    record: its version, hence its ETag, moves, so a client holding the old one gets a 412."""
+    for obj in records:
+        if obj.id is not None:
+            flag_modified(obj, "id")
 
 
 def assign_role(session: Session, user: User, role: Role, actor: str = "cli") -> None:
     if session.scalar(select(UserRole.id).where(UserRole.user_id == user.id, UserRole.role_id == role.id)) is None:
         session.add(UserRole(user_id=user.id, role_id=role.id))
+        _new_version(user)
         record(session, actor, "role.assigned", user.email, role=role.name)
 
 
@@ -126,6 +137,7 @@ def revoke_role(session: Session, user: User, role: Role, actor: str = "cli") ->
     row = session.scalar(select(UserRole).where(UserRole.user_id == user.id, UserRole.role_id == role.id))
     if row is not None:
         session.delete(row)
+        _new_version(user)
         record(session, actor, "role.revoked", user.email, role=role.name)
 
 
@@ -249,6 +261,7 @@ def add_member(session: Session, team: Team, user: User, actor: str = "cli") -> 
     found = session.scalar(select(TeamMember.id).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id))
     if found is None:
         session.add(TeamMember(team_id=team.id, user_id=user.id))
+        _new_version(team, user)
         record(session, actor, "team.member_added", team.name, user=user.email)
 
 
@@ -256,6 +269,7 @@ def remove_member(session: Session, team: Team, user: User, actor: str = "cli") 
     row = session.scalar(select(TeamMember).where(TeamMember.team_id == team.id, TeamMember.user_id == user.id))
     if row is not None:
         session.delete(row)
+        _new_version(team, user)
         record(session, actor, "team.member_removed", team.name, user=user.email)
 
 

@@ -4,6 +4,8 @@
   change, a deactivation or "sign out everywhere" ends every older session (the cookie itself is
   client-side and cannot be revoked otherwise). A new session starts at each sign-in.
 * API clients: ``Authorization: Bearer xrm_…`` personal tokens (see :mod:`.tokens`).
+* Platform operators inside a tenant that granted them support access: ``Bearer xrm_op_…`` with
+  ``X-XRM-Tenant: <slug>``, read-only and audited (see :mod:`.operators`).
 * CSRF: every state-changing browser request carries a token (Flask-WTF); requests authenticated
   by a bearer token, and API requests without a session cookie, are exempt: a forged browser
   request cannot add that header, and without the cookie there is no session to abuse.
@@ -21,8 +23,13 @@ from flask_login import LoginManager, UserMixin, current_user, login_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
+from ..audit import record
 from ..models import Tenant, TenantStatus, User
+from ..public import is_public_request
+from . import operators
+from .catalogue import all_permissions
 from .principal import Principal, load_principal
+from .scoping import PermissionDenied
 from .tokens import InvalidToken, authenticate_token
 
 BEARER = "Bearer "
@@ -88,19 +95,79 @@ def _load_session_user(session_id: str) -> SignedInUser | None:
     return SignedInUser(user, tenant)
 
 
-def _load_bearer_user(req) -> SignedInUser | None:
+class SupportSignedIn(UserMixin):
+    """An operator reading a tenant under its support grant: no user of the tenant, no session cookie."""
+
+    is_admin = False
+    credential_version = 0
+
+    def __init__(self, operator: operators.Operator, tenant: Tenant):
+        self.id = None
+        self.tenant_id = tenant.id
+        self.tenant_slug = tenant.slug
+        self.tenant_name = tenant.name
+        self.email = operator.email
+        self.display_name = f"{operator.display_name} (platform support)"
+
+    def get_id(self) -> str:
+        raise TypeError("support access never starts a browser session")
+
+
+def _load_bearer_user(req) -> SignedInUser | SupportSignedIn | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith(BEARER):
         return None
+    token = header[len(BEARER):].strip()
+    if token.startswith(operators.TOKEN_PREFIX):
+        return _load_support_access(req, token)
     with _platform().db.transaction(all_tenants=True) as session:
         try:
-            user, principal = authenticate_token(session, header[len(BEARER):].strip())
+            user, principal = authenticate_token(session, token)
         except InvalidToken:
             g.xrm_bad_token = True
             return None
         signed_in = SignedInUser(user, session.get(Tenant, user.tenant_id))
     g.xrm_token_principal = principal
     return signed_in
+
+
+def _load_support_access(req, token: str) -> SupportSignedIn | None:
+    """An operator's request about a tenant: allowed, read-only, while the tenant's grant lives.
+
+    Without ``X-XRM-Tenant`` the token is no one's here (the platform API reads it itself). Every
+    request, allowed or refused, is written to the named tenant's audit log.
+    """
+    slug = req.headers.get(operators.TENANT_HEADER, "").strip()
+    platform = _platform()
+    with platform.db.transaction(all_tenants=True) as session:
+        try:
+            operator = operators.authenticate_operator(session, token)
+        except operators.InvalidOperatorToken:
+            g.xrm_bad_token = True
+            return None
+        tenant = session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
+        if tenant is None:
+            return None
+        session.expunge(operator)
+        session.expunge(tenant)
+        try:
+            grant = operators.live_grant(session, operator, tenant)
+            if req.method not in operators.READ_ONLY_METHODS:
+                raise PermissionDenied("support access is read-only: operators change nothing in a tenant")
+        except PermissionDenied as refusal:
+            denied = refusal
+        else:
+            denied = None
+    actor = f"operator:{operator.email}"
+    with platform.db.transaction(tenant.id) as session:
+        if denied is not None:
+            record(session, actor, "support.denied", f"{req.method} {req.path}"[:200], detail=str(denied))
+        else:
+            record(session, actor, "support.request", f"{req.method} {req.path}"[:200], grant_id=grant.id)
+    if denied is not None:
+        raise denied
+    g.xrm_token_principal = operators.support_principal(operator, tenant, list(all_permissions(platform)))
+    return SupportSignedIn(operator, tenant)
 
 
 def _protect_against_csrf() -> None:
@@ -112,6 +179,8 @@ def _protect_against_csrf() -> None:
     if request.headers.get("Authorization", "").startswith(BEARER):
         return
     if request.path.startswith("/api/") and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        return
+    if is_public_request():  # anonymous by design: nothing of the visitor's session is used
         return
     csrf.protect()
 

@@ -16,6 +16,8 @@ CORE_ADMIN = {
     "core.relationship_type": "relationship types",
     "core.custom_field": "custom field definitions",
     "core.workflow": "workflows",
+    "core.business_calendar": "business-hours calendars",
+    "core.support_access": "platform operators' support access",
 }
 
 

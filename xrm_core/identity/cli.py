@@ -26,7 +26,7 @@ from ..cli_support import pass_info, platform_of, tenant_id_of, tenant_option
 from ..errors import NotFound, XrmError
 from ..graph.models import RelationshipTypeDef
 from ..models import AuditEntry, User
-from . import admin
+from . import admin, operators
 from .catalogue import all_permissions
 from .models import ApiToken, Department, Role, Team, TeamMember, UserRole
 from .principal import load_principal
@@ -461,8 +461,56 @@ def audit_export(info: ScriptInfo, tenant_slug: str, target, actor, action, sinc
                     file.write(chunk)
 
 
+@click.group("operators")
+def operators_group() -> None:
+    """Platform operators: they manage tenants (/api/v1/platform) and read a tenant only under its grant."""
+
+
+@operators_group.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name (defaults to the e-mail).")
+@pass_info
+def operators_create(info: ScriptInfo, email: str, name: str) -> None:
+    """Create operator EMAIL and print its token (shown this once)."""
+    with platform_of(info).db.transaction(all_tenants=True) as session:
+        operator, token = operators.create_operator(session, email, name)
+    out.print(f"Created operator {operator.email}; token (shown once): {token}")
+
+
+@operators_group.command("list")
+@pass_info
+def operators_list(info: ScriptInfo) -> None:
+    """List operators, active or not, with their last use."""
+    table = Table("email", "name", "active", "last used")
+    with platform_of(info).db.session(all_tenants=True, read_only=True) as session:
+        for operator in session.scalars(select(operators.Operator).order_by(operators.Operator.email)):
+            table.add_row(operator.email, operator.display_name, "yes" if operator.active else "no",
+                          f"{operator.last_used_at:%Y-%m-%d %H:%M}" if operator.last_used_at else "never")
+    out.print(table)
+
+
+@operators_group.command("rotate")
+@click.argument("email")
+@pass_info
+def operators_rotate(info: ScriptInfo, email: str) -> None:
+    """Give operator EMAIL a new token (the old one stops working) and reactivate it."""
+    with platform_of(info).db.transaction(all_tenants=True) as session:
+        token = operators.rotate_token(operators.get_operator(session, email))
+    out.print(f"New token for {email} (shown once): {token}")
+
+
+@operators_group.command("deactivate")
+@click.argument("email")
+@pass_info
+def operators_deactivate(info: ScriptInfo, email: str) -> None:
+    """Stop operator EMAIL's token from working anywhere (its support grants lapse with it)."""
+    with platform_of(info).db.transaction(all_tenants=True) as session:
+        operators.get_operator(session, email).active = False
+    out.print(f"Deactivated operator {email}")
+
+
 USER_COMMANDS = (users_list, users_deactivate, users_set_department, users_grant_role, users_revoke_role)
-GROUPS = (roles_group, departments_group, teams_group, tokens_group, audit_group)
+GROUPS = (roles_group, departments_group, teams_group, tokens_group, audit_group, operators_group)
 
 
 def register(cli: click.Group, users: click.Group) -> None:

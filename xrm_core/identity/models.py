@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -66,6 +67,10 @@ class Department(TenantScoped, Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("core_departments.id", ondelete="RESTRICT"))
     #: Ids from the root down, ``/1/4/9/``: a subtree is one ``LIKE '/1/4/%'`` away.
     path: Mapped[str] = mapped_column(String(1000), default="/", index=True)
+    #: Bumped by every update; the record's ETag derives from it (If-Match on the admin API).
+    version: Mapped[int] = mapped_column(server_default="1")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class Team(TenantScoped, Model):
@@ -76,6 +81,10 @@ class Team(TenantScoped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: Bumped by every update; the record's ETag derives from it (If-Match on the admin API).
+    version: Mapped[int] = mapped_column(server_default="1")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class TeamMember(TenantScoped, Model):
@@ -96,6 +105,10 @@ class Role(TenantScoped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(500), default="")
+    #: Bumped by every update; the record's ETag derives from it (If-Match on the admin API).
+    version: Mapped[int] = mapped_column(server_default="1")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class RoleGrant(TenantScoped, Model):

@@ -11,6 +11,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..contributions import PLUGIN_NAME, Manifest
+from ..errors import ConfigurationError
 
 ENTRY_POINT_GROUP = "xrm.plugins"
 
@@ -104,3 +105,24 @@ def _describe(dist: metadata.Distribution, entry_point: metadata.EntryPoint) -> 
     else:
         info.manifest = manifest
     return info
+
+
+def only(plugins: list[PluginInfo], wanted: frozenset[str]) -> list[PluginInfo]:
+    """The plugins named in ``wanted`` and every plugin they require, transitively.
+
+    :raises ConfigurationError: a wanted plugin is not installed (the message lists those that are).
+    """
+    by_name = {info.name: info for info in plugins}
+    missing = sorted(wanted - by_name.keys())
+    if missing:
+        raise ConfigurationError(f"XRM_PLUGINS names {', '.join(missing)}, which is not installed "
+                                 f"(installed: {', '.join(sorted(by_name)) or 'none'})")
+    chosen: set[str] = set()
+    pending = list(wanted)
+    while pending:
+        name = pending.pop()
+        if name in chosen or name not in by_name:
+            continue  # a missing requirement is the resolver's to report, with the plugin that needs it
+        chosen.add(name)
+        pending.extend(by_name[name].requires)
+    return [info for info in plugins if info.name in chosen]

@@ -1,8 +1,9 @@
 """The web user interface: server-rendered pages with htmx for partial updates.
 
 :func:`init_ui` adds the interface to the application: languages (:mod:`.i18n`), the shell every
-page shares (:mod:`.shell`), the party pages (:mod:`.parties`) and saved views
-(:mod:`.saved_views`). Third-party assets (htmx) are served from ``xrm_core/static``.
+page shares (:mod:`.shell`), the party pages (:mod:`.parties`), saved views
+(:mod:`.saved_views`), notifications (:mod:`.notifications`) and department homes with their
+dashboards (:mod:`.dashboards`). Third-party assets (htmx) are served from ``xrm_core/static``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from flask import Flask
 def init_ui(app: Flask) -> None:
     """Register the UI's blueprints, languages and template context on ``app``."""
     # Imported here, not at the top: xrm_core.schema imports .models while the core is loading.
-    from . import parties, saved_views, session, shell
+    from . import bulk, dashboards, notifications, parties, saved_views, session, shell
     from .i18n import init_i18n
 
     init_i18n(app)
     app.context_processor(shell.shell_context)
     app.teardown_appcontext(session.close_read_session)
-    app.jinja_env.globals.update(saved_view_url=saved_views.view_url, visible_views=saved_views.visible_views)
-    for blueprint in (shell.blueprint, parties.blueprint, saved_views.blueprint):
+    app.jinja_env.globals.update(saved_view_url=saved_views.view_url, visible_views=saved_views.visible_views,
+                                 unread_notifications=notifications.unread_notifications,
+                                 bell_refresh_seconds=notifications.BELL_REFRESH_SECONDS,
+                                 department_home=dashboards.own_home)
+    for blueprint in (shell.blueprint, parties.blueprint, bulk.blueprint, saved_views.blueprint,
+                      notifications.blueprint, dashboards.blueprint):
         app.register_blueprint(blueprint)

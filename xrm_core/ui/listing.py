@@ -7,6 +7,7 @@ exactly the rules (and the NULL order) of the REST lists.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +21,12 @@ from ..api.listing import Listing, ListQuery
 from ..graph.models import Party, PartyRoleAssignment
 
 #: The form fields of the list page that are part of a view (saved views store exactly these).
-VIEW_PARAMETERS = ("q", "kind", "role", "sort")
+VIEW_PARAMETERS = ("q", "kind", "role", "sort", "columns")
+#: Columns the list can show besides the name (always shown); custom fields are ``cf.<code>``.
+BUILTIN_COLUMNS = ("kind", "roles", "tags", "created_at", "updated_at")
+#: The columns of a view that chose none.
+DEFAULT_COLUMNS = ("kind", "roles", "tags", "created_at")
+CUSTOM_COLUMN = re.compile(r"^cf\.[a-z][a-z0-9_]{0,62}$")
 
 
 class PartyRow(ma.Schema):
@@ -56,6 +62,16 @@ class PartyView:
     query: ListQuery
     role: str | None
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns shown, in order: those chosen (``columns=kind,cf.industry``) or the defaults."""
+        return tuple(self.values["columns"].split(",")) if self.values["columns"] else DEFAULT_COLUMNS
+
+    @property
+    def custom_columns(self) -> tuple[str, ...]:
+        """The custom field codes among :attr:`columns`."""
+        return tuple(column[3:] for column in self.columns if column.startswith("cf."))
+
     def statement(self) -> Select[Any]:
         """Parties matching the role filter; the listing's filters and sort are applied by the pager."""
         statement = select(Party)
@@ -77,6 +93,7 @@ def parse_view(args: Mapping[str, str], *, paged: bool = True) -> PartyView:
     :raises marshmallow.ValidationError: a value the list cannot use (messages keyed by form field).
     """
     values = {name: args.get(name, "").strip() for name in VIEW_PARAMETERS}
+    values["columns"] = _columns(args)
     listing_args: dict[str, Any] = {}
     if values["q"]:
         listing_args["display_name__contains"] = values["q"]
@@ -96,3 +113,16 @@ def parse_view(args: Mapping[str, str], *, paged: bool = True) -> PartyView:
         names = {"display_name__contains": "q"}
         raise ma.ValidationError({names.get(k, k): v for k, v in exc.normalized_messages().items()}) from None
     return PartyView(values=values, query=query, role=values["role"] or None)
+
+
+def _columns(args: Mapping[str, str]) -> str:
+    """The chosen columns as one comma-separated value: from checkboxes (several ``columns``) or a link.
+
+    :raises marshmallow.ValidationError: a column the list does not know.
+    """
+    given = args.getlist("columns") if hasattr(args, "getlist") else [args.get("columns", "")]
+    columns = [c.strip() for value in given for c in (value or "").split(",") if c.strip()]
+    unknown = [c for c in columns if c not in BUILTIN_COLUMNS and not CUSTOM_COLUMN.match(c)]
+    if unknown:
+        raise ma.ValidationError({"columns": [f"Unknown column {unknown[0]!r}."]})
+    return ",".join(dict.fromkeys(columns))

@@ -1,11 +1,11 @@
-"""What the web UI remembers per user and per group: preferences and saved list views."""
+"""What the web UI remembers per user and per group: preferences, saved list views, department homes."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Model, utcnow
@@ -53,3 +53,28 @@ class SavedView(TenantScoped, Model):
         ForeignKey("core_departments.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DepartmentPin(TenantScoped, Model):
+    """A saved view pinned to a department's home page (a department or organisation-wide view)."""
+
+    __tablename__ = "core_department_pins"
+    __table_args__ = (UniqueConstraint("department_id", "saved_view_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("core_departments.id", ondelete="CASCADE"), index=True)
+    saved_view_id: Mapped[int] = mapped_column(ForeignKey("core_saved_views.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DepartmentDashboard(TenantScoped, Model):
+    """Which dashboard widgets a department's home shows, in order; no row: every available widget."""
+
+    __tablename__ = "core_department_dashboards"
+    __table_args__ = (UniqueConstraint("department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("core_departments.id", ondelete="CASCADE"))
+    #: Widget names (``core.recent_parties``, ``sales.pipeline``), in display order.
+    widgets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,4 +1,4 @@
-"""The party pages: the list (filters, sort, keyset pages, export), a party's page, and its forms.
+"""The party pages: the list (filters, columns, sort, keyset pages, export), a party's page, and its forms.
 
 Every read goes through the request's session, which only returns what the signed-in user may
 read: a party outside their tenant or reach answers 404 like one that does not exist.
@@ -19,6 +19,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import web
 from ..api.pagination import cursor_paginate
+from ..customfields.models import CustomFieldDefinition
+from ..customfields.service import definitions
 from ..errors import Conflict, NotFound
 from ..graph import GraphRuleError
 from ..graph.history import TimelineEntry
@@ -28,12 +30,13 @@ from ..graph.queries import Neighbour
 from ..graph.service import PARTY_KINDS, RoleCatalogue, add_role, create_party
 from ..graph.timeline import timeline_statement
 from ..identity.authentication import current_principal
+from ..identity.fieldsecurity import unreadable_fields
 from ..identity.models import Department
 from ..identity.scoping import can
 from ..models import User
 from . import export
 from .forms import PartyForm
-from .listing import SORTS, parse_view
+from .listing import BUILTIN_COLUMNS, SORTS, parse_view
 from .saved_views import visible_views
 
 blueprint = Blueprint("parties", __name__, url_prefix="/parties")
@@ -75,11 +78,18 @@ def index():
     except ma.ValidationError as exc:
         errors = exc.normalized_messages()
         view = parse_view({})
+    custom_fields = _custom_fields()
+    if unknown := [code for code in view.custom_columns if code not in custom_fields]:
+        errors = {**errors, "columns": [_("There is no custom field %(code)s.", code=unknown[0])]}
     page = cursor_paginate(view.statement(), view.query)
     context = {
         "view": view,
         "page": page,
         "roles_of": _current_roles([party.id for party in page.items]),
+        "columns": [c for c in view.columns if not c.startswith("cf.") or c[3:] in custom_fields],
+        "custom_fields": custom_fields,
+        "builtin_columns": BUILTIN_COLUMNS,
+        "bulk": _bulk_choices(),
         "errors": errors,
         "sorts": SORTS,
         "kinds": PARTY_KINDS,
@@ -91,6 +101,24 @@ def index():
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "party-results":
         return render_template("parties/_results.html", **context)
     return render_template("parties/index.html", **context)
+
+
+def _custom_fields() -> dict[str, CustomFieldDefinition]:
+    """The party custom fields the user may show as columns, by code (none if ``custom`` is protected)."""
+    if "custom" in unreadable_fields(current_principal(), Party):
+        return {}
+    return {d.code: d for d in definitions(web.db_session(), "core.party", active_only=True)}
+
+
+def _bulk_choices() -> dict[str, list[tuple[int, str]]] | None:
+    """Owners and departments the bulk form offers, or ``None`` if the user may change no party at all."""
+    if not any(_may(action) for action in ("update", "assign", "delete")):
+        return None
+    session = web.db_session()
+    users = session.execute(select(User.id, User.display_name).where(User.active.is_(True))
+                            .order_by(User.display_name, User.id)).all()
+    departments = session.execute(select(Department.id, Department.name).order_by(Department.name, Department.id)).all()
+    return {"users": [tuple(row) for row in users], "departments": [tuple(row) for row in departments]}
 
 
 def _may(action: str) -> bool:

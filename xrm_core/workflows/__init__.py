@@ -5,6 +5,7 @@
 * :mod:`.conditions` — CEL conditions; :mod:`.templates` — sandboxed Jinja2 parameters;
 * :mod:`.actions` — the core's actions and the plugins' (``xrm_workflow_actions``);
 * :mod:`.engine` — triggers through the event bus, runs, waits, retries, loop guard, :func:`tick`;
+* :mod:`.dates` — date triggers ("30 days before a contract ends"), fired by a periodic scan;
 * :mod:`.service` — saving (every edit a version), enabling, import/export, manual runs;
 * :mod:`.dryrun` — dry runs and backtests, with no side effects;
 * :mod:`.cli` — ``xrm workflows``; the REST API is :mod:`xrm_core.api.workflows`.
@@ -13,7 +14,7 @@ Importing the package registers the engine with the event bus (a core subscriber
 in-transaction receiver), which is why :mod:`xrm_core.schema` imports it.
 """
 
-from . import engine, models  # noqa: F401 -- registers the subscriber and declares the tables
+from . import dates, engine, models  # noqa: F401 -- registers the subscriber and jobs, declares the tables
 from .engine import tick
 
 __all__ = ["tick"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from .. import __version__
 from ..contributions import WorkflowAction, WorkflowTrigger
+from ..db import utcnow
 from ..errors import XrmError
 from ..graph import service as graph
 from ..graph.models import Party, Relationship, RelationshipTypeDef
@@ -96,7 +97,7 @@ def _require_update(ctx: StepContext, party: Party) -> None:
 
 
 def _today(ctx: StepContext) -> date:
-    return datetime.now(ZoneInfo(ctx.tenant.time_zone or "UTC")).date()
+    return utcnow().astimezone(ZoneInfo(ctx.tenant.time_zone or "UTC")).date()
 
 
 def _publish(ctx: StepContext, event_type: str, payload: dict[str, Any]) -> str:
@@ -229,14 +230,19 @@ class NotifyParams(Schema):
 
 
 def notify(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
-    for key, model in (("users", User), ("departments", Department), ("teams", Team)):
-        wanted = set(params[key])
-        found = set(ctx.session.scalars(select(model.id).where(model.id.in_(wanted)))) if wanted else set()
-        if missing := sorted(wanted - found):
-            raise ActionFailed(f"no {key[:-1]} #{missing[0]} in this tenant to notify")
-    payload = {key: params[key] for key in ("users", "departments", "teams", "message")}
-    payload.update(workflow_id=ctx.run.workflow_id, run_id=ctx.run.id)
-    return {"event_id": _publish(ctx, "core.notification.created", payload)}
+    from ..notifications import NotificationError
+    from ..notifications import notify as send
+
+    subject = (ctx.run.subject_type, ctx.run.subject_id) if ctx.run.subject_id else ("core_workflow_runs", ctx.run.id)
+    try:
+        sent = send(ctx.session, params["users"], params["departments"], params["teams"],
+                    title=params["message"][:200], body=params["message"] if len(params["message"]) > 200 else "",
+                    kind="workflow", subject=subject, actor=ctx.actor,
+                    event_payload={"message": params["message"], "workflow_id": ctx.run.workflow_id,
+                                   "run_id": ctx.run.id})
+    except NotificationError as exc:
+        raise ActionFailed(str(exc)) from None
+    return {"event_id": sent.event_id, "notified": sent.recipients}
 
 
 class WebhookParams(Schema):

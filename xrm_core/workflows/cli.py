@@ -49,6 +49,8 @@ def workflows_list(info: ScriptInfo, tenant_slug: str) -> None:
             workflow = service.find_workflow(session, document["name"])
             trigger = document["definition"]["trigger"]
             what = trigger.get("event") or trigger.get("cron") or trigger.get("name") or ""
+            if trigger["kind"] == "date":
+                what = f"{trigger['entity']}.{trigger['field']} {trigger.get('offset_days', 0):+d} days"
             click.echo(f"{workflow.name}\t{'enabled' if workflow.enabled else 'disabled'}\t"
                       f"v{workflow.current_version}\t{trigger['kind']} {what}".rstrip())
 

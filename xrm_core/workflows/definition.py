@@ -6,7 +6,10 @@
       kind: event                 #   an event type or fnmatch pattern, with an optional filter
       event: "complaints.complaint.opened"
       condition: 'event.payload.severity == "high"'
-    # kind: relative, event: …, delay: {days: 3}, condition: …   (checked when the delay is over)
+    # kind: relative, event: …, delay: {days: 3}, condition: …   (checked when the delay is over;
+    #                                                              delay may be {business_hours: 8})
+    # kind: date, entity: core.party, field: custom.contract_end, offset_days: -30, condition: …
+    #                                   (once per record and date value, on the day, tenant's zone)
     # kind: schedule, cron: "0 9 * * 1-5"                         (in the tenant's time zone)
     # kind: manual                                                (a button / POST on a record)
     # kind: plugin, name: "<plugin>.<trigger>", condition: …      (an event a plugin names)
@@ -21,6 +24,8 @@
         then: [{action: core.notify, params: {users: [7], message: "{{ subject.display_name }}"}}]
         else: []
       - wait: {hours: 4}                          # or {until: '<CEL>', timeout: {days: 1}, every: {minutes: 15}}
+      - wait: {business_hours: 4}                 # counted in the business calendar of the subject's
+                                                  # department (or the tenant's), see xrm_core.businesshours
 
 Conditions are CEL (:mod:`.conditions`); string parameters may be templates (:mod:`.templates`).
 Every problem is reported at its JSON path (``steps.1.then.0.params.users``), a CEL syntax error
@@ -42,7 +47,9 @@ from ..identity.models import Scope
 from .conditions import ConditionError, compile_condition
 from .templates import TemplateRefused, check_template, templated_paths
 
-TRIGGER_KINDS = ("event", "relative", "schedule", "manual", "plugin", "record")
+TRIGGER_KINDS = ("event", "relative", "schedule", "manual", "plugin", "record", "date")
+#: Most business hours a wait or a delay may count (about a year of 8-hour days).
+MAX_BUSINESS_HOURS = 2000
 #: Deepest nesting of ``if`` steps: a definition is configuration, not a program.
 MAX_NESTING = 8
 MAX_STEPS = 200
@@ -89,24 +96,64 @@ def seconds_of(duration: Mapping[str, int]) -> int:
     return int(timedelta(**{k: duration.get(k, 0) for k in ("days", "hours", "minutes", "seconds")}).total_seconds())
 
 
+def _business_hours(**kwargs: Any) -> fields.Float:
+    return fields.Float(validate=validate.Range(0, MAX_BUSINESS_HOURS, min_inclusive=False), metadata={
+        "description": "Hours counted only while the business calendar is open"}, **kwargs)
+
+
+def _business_alone(data: Mapping[str, Any]) -> None:
+    if "business_hours" in data and any(data.get(k) for k in ("days", "hours", "minutes", "seconds")):
+        alone = "business hours are counted alone, not with days, hours, minutes or seconds"
+        raise ValidationError({"business_hours": [alone]})
+
+
+class DelaySchema(DurationSchema):
+    """A relative trigger's delay: a duration, or business hours."""
+
+    business_hours = _business_hours()
+
+    @validates_schema
+    def _positive(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        _business_alone(data)
+        if "business_hours" not in data and not any(data.values()):
+            raise ValidationError("a duration needs days, hours, minutes or seconds (or business_hours)")
+
+
+def _check_date_target(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Errors of a date trigger's entity and field, by key (see :mod:`.dates`)."""
+    from .dates import DateTargetError, resolve_target
+
+    try:
+        resolve_target(data["entity"], data["field"])
+    except DateTargetError as exc:
+        return {exc.key: [str(exc)]}
+    return {}
+
+
 class TriggerSchema(_Strict):
     kind = fields.String(required=True, validate=validate.OneOf(TRIGGER_KINDS))
     event = fields.String(validate=validate.Length(1, 150))
     condition = Cel()
-    delay = fields.Nested(DurationSchema)
+    delay = fields.Nested(DelaySchema)
     cron = fields.String(validate=_check_cron)
     name = fields.String(validate=validate.Length(1, 150))
     entity = fields.String(validate=validate.Length(1, 100))
+    field = fields.String(validate=validate.Length(1, 100))
+    offset_days = fields.Integer(validate=validate.Range(-3660, 3660))
 
     @validates_schema
     def _fields_of_kind(self, data: dict[str, Any], **_kwargs: Any) -> None:
         kind = data.get("kind")
         needed = {"event": ("event",), "relative": ("event", "delay"), "schedule": ("cron",),
-                  "manual": (), "plugin": ("name",), "record": ("entity", "condition")}.get(kind, ())
+                  "manual": (), "plugin": ("name",), "record": ("entity", "condition"),
+                  "date": ("entity", "field")}.get(kind, ())
         allowed = {"event": {"event", "condition"}, "relative": {"event", "delay", "condition"},
                    "schedule": {"cron"}, "manual": set(), "plugin": {"name", "condition"},
-                   "record": {"entity", "event", "condition"}}.get(kind, set())
+                   "record": {"entity", "event", "condition"},
+                   "date": {"entity", "field", "offset_days", "condition"}}.get(kind, set())
         errors = {name: [f"required by a {kind} trigger"] for name in needed if name not in data}
+        if kind == "date" and "entity" in data and "field" in data:
+            errors.update(_check_date_target(data))
         errors.update({name: [f"not used by a {kind} trigger"] for name in data.keys() - allowed - {"kind"}})
         if kind == "plugin" and "name" in data:
             catalogue = _CATALOGUE.get(None)
@@ -185,11 +232,16 @@ class WaitSchema(DurationSchema):
     until = Cel()
     timeout = fields.Nested(DurationSchema)
     every = fields.Nested(DurationSchema)
+    business_hours = _business_hours()
 
     @validates_schema
     def _positive(self, data: dict[str, Any], **_kwargs: Any) -> None:
         duration = {k: data.get(k, 0) for k in ("days", "hours", "minutes", "seconds")}
-        if "until" in data:
+        _business_alone(data)
+        if "business_hours" in data:
+            if "until" in data or "timeout" in data or "every" in data:
+                raise ValidationError("wait either for business hours or until a condition, not both")
+        elif "until" in data:
             if any(duration.values()):
                 raise ValidationError("wait either for a duration or until a condition, not both")
             if "timeout" not in data:
@@ -272,6 +324,8 @@ class Wait:
     until: str | None = None
     timeout_s: int = 0
     every_s: int = 0
+    #: Business time to wait, in seconds (counted in the subject's business calendar).
+    business_s: int = 0
 
 
 def compile_steps(steps: list[dict[str, Any]], prefix: str = "steps") -> list[Any]:
@@ -288,7 +342,9 @@ def _emit(program: list[Any], steps: list[dict[str, Any]], prefix: str) -> None:
             program.append(Action(path, step["action"], step.get("params") or {}, step.get("retries", 0)))
         elif "wait" in step:
             wait = step["wait"]
-            if "until" in wait:
+            if "business_hours" in wait:
+                program.append(Wait(path, business_s=round(wait["business_hours"] * 3600)))
+            elif "until" in wait:
                 program.append(Wait(path, until=wait["until"], timeout_s=seconds_of(wait["timeout"]),
                                     every_s=seconds_of(wait["every"]) if "every" in wait else 0))
             else:

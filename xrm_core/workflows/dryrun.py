@@ -25,7 +25,7 @@ from ..errors import Conflict
 from ..events.envelope import Event
 from ..events.models import OutboxEvent
 from ..models import Tenant
-from .engine import EVENT_KINDS, _aware, advance, start_run
+from .engine import EVENT_KINDS, _aware, advance, later_events, start_run
 from .models import WAITING, Workflow, WorkflowStep, WorkflowTimer, WorkflowVersion
 
 #: Timers a simulated run may go through (a ``wait until`` polls); beyond, the report stops there.
@@ -39,12 +39,16 @@ def dry_run(session: Session, platform: Any, workflow: Workflow, version: Workfl
     """What ``version`` would do for ``event``: ``{matched, status, error, steps}``; nothing is kept."""
     tenant = session.get(Tenant, workflow.tenant_id)
     trigger = version.definition["trigger"]
-    condition = trigger.get("condition") if trigger["kind"] in ("event", "relative", "plugin", "record") else None
+    condition = (trigger.get("condition") if trigger["kind"] in ("event", "relative", "plugin", "record", "date")
+                 else None)
+    # A relative trigger's condition may look at what happened since: the event log knows.
+    extra = ({"later_events": later_events(session, event) if isinstance(event, Event) else []}
+             if trigger["kind"] == "relative" else None)
     savepoint = session.begin_nested()
     try:
         now = utcnow()
         run = start_run(session, platform, tenant, workflow, version, f"dry-run:{uuid.uuid4()}", event,
-                        condition=condition, now=now, dry_run=True)
+                        condition=condition, now=now, dry_run=True, extra_context=extra)
         if run is None:
             return {"matched": False, "status": None, "error": None, "steps": []}
         for _ in range(MAX_SIMULATED_TIMERS):

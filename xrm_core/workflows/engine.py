@@ -15,6 +15,12 @@ How an event starts a workflow, with the event bus's guarantees:
    record). Manual runs and the ``core.start_workflow`` action publish the same event naming one
    workflow.
 
+A relative trigger ("3 days after ``sales.quote.sent`` if not accepted") stores a timer when its
+event arrives; when it is due, the trigger's condition is checked against the subject as it is
+then, and against ``later_events``: the types of the events published about the same subject since
+(``!("sales.quote.accepted" in later_events)``). Its delay, like a ``wait``, may be counted in
+business hours, in the business calendar of the subject's department (or the tenant's).
+
 A run executes its compiled steps in order, each action in a savepoint acting as the workflow's
 principal: a failing step rolls back its own effects, is logged with the reason, and fails the
 run (unless it may be retried: then a timer resumes it later, with backoff). A ``wait`` stores a
@@ -43,6 +49,7 @@ from croniter import croniter
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from ..businesshours.service import calendar_for
 from ..db import Model, utcnow
 from ..errors import ConfigurationError, XrmError
 from ..events import publish, register_core_subscriber, signals
@@ -172,7 +179,7 @@ def _model_of(table_name: str) -> type | None:
 def _record_values(record: Any) -> dict[str, Any]:
     values = {attr.key: getattr(record, attr.key) for attr in record.__mapper__.column_attrs}
     if isinstance(record, Party):
-        today = date.today()
+        today = utcnow().date()
         values["roles"] = sorted({r.role for r in record.roles
                                   if (r.valid_from is None or r.valid_from <= today) and (r.valid_to is None or r.valid_to >= today)})
     return _plain(values)
@@ -187,13 +194,33 @@ def load_subject(session: Session, subject_type: str | None, subject_id: str | N
 
 
 def values_for(session: Session, run_context: dict[str, Any], record: Any) -> dict[str, Any]:
-    """``event``, ``subject`` and ``related`` for one run, read through the workflow's principal."""
+    """``event``, ``subject`` and ``related`` for one run, read through the workflow's principal
+    (and ``later_events`` for a relative trigger's run)."""
     event = run_context.get("event") or {}
     related_ids = [int(i) for i in event.get("related") or [] if str(i).isdigit()]
     related = []
     if related_ids:
         related = [_record_values(p) for p in session.scalars(select(Party).where(Party.id.in_(related_ids)))]
-    return {"event": event, "subject": _record_values(record) if record is not None else None, "related": related}
+    values = {"event": event, "subject": _record_values(record) if record is not None else None, "related": related}
+    if "later_events" in run_context:
+        values["later_events"] = run_context["later_events"]
+    return values
+
+
+def business_due(session: Session, record: Any, start: datetime, hours: float) -> datetime:
+    """``hours`` business hours after ``start``, in the calendar of ``record``'s department (or the tenant's)."""
+    calendar = calendar_for(session, getattr(record, "department_id", None))
+    return calendar.add(start, timedelta(hours=hours))
+
+
+def later_events(session: Session, source: Event) -> list[str]:
+    """Types of the events published about ``source``'s subject after it, in order."""
+    row_id = session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == source.id))
+    if row_id is None:
+        return []
+    return list(session.scalars(select(OutboxEvent.type).where(
+        OutboxEvent.subject_type == source.subject.entity, OutboxEvent.subject_id == source.subject.id,
+        OutboxEvent.id > row_id, OutboxEvent.type != TRIGGERED).order_by(OutboxEvent.id)))
 
 
 # -- starting runs ---------------------------------------------------------------------------------------
@@ -208,10 +235,12 @@ def _depth_after(session: Session, actor: str) -> int:
 
 def start_run(session: Session, platform: Any, tenant: Tenant, workflow: Workflow, version: WorkflowVersion,
               trigger_key: str, event: Event | dict[str, Any] | None, *, condition: str | None = None,
-              depth: int = 0, now: datetime | None = None, dry_run: bool = False) -> WorkflowRun | None:
+              depth: int = 0, now: datetime | None = None, dry_run: bool = False,
+              extra_context: dict[str, Any] | None = None) -> WorkflowRun | None:
     """Start (and run as far as it goes) ``version`` for one trigger; ``None`` when the condition says no.
 
     Idempotent: the run of the same version for the same ``trigger_key`` is returned as it is.
+    ``extra_context`` adds values the conditions and templates of this run see (``later_events``).
     """
     now = now or utcnow()
     existing = session.scalar(select(WorkflowRun).where(WorkflowRun.version_id == version.id,
@@ -222,7 +251,8 @@ def start_run(session: Session, platform: Any, tenant: Tenant, workflow: Workflo
     subject = values.get("subject") or {}
     run = WorkflowRun(workflow_id=workflow.id, version_id=version.id, trigger_key=trigger_key[:100],
                       trigger_event_id=values.get("id"), status=RUNNING, depth=depth, position=0, attempts=0,
-                      subject_type=subject.get("entity"), subject_id=subject.get("id"), context={"event": values},
+                      subject_type=subject.get("entity"), subject_id=subject.get("id"),
+                      context={"event": values, **(extra_context or {})},
                       started_at=now)
     principal = workflow_principal(session, workflow.id, version)
     if condition:
@@ -318,7 +348,13 @@ def _delay(session: Session, workflow: Workflow, version: WorkflowVersion, sourc
     exists = session.scalar(select(WorkflowTimer.id).where(
         WorkflowTimer.version_id == version.id, WorkflowTimer.event_id == source.id, WorkflowTimer.kind == DELAYED))
     if exists is None:
-        due = source.occurred_at + timedelta(seconds=seconds_of(version.definition["trigger"]["delay"]))
+        delay = version.definition["trigger"]["delay"]
+        if delay.get("business_hours"):
+            with acting(session, workflow_principal(session, workflow.id, version)):
+                record = load_subject(session, source.subject.entity, source.subject.id)
+                due = business_due(session, record, source.occurred_at, delay["business_hours"])
+        else:
+            due = source.occurred_at + timedelta(seconds=seconds_of(delay))
         session.add(WorkflowTimer(workflow_id=workflow.id, version_id=version.id, kind=DELAYED, due_at=due,
                                   event_id=source.id))
 
@@ -398,7 +434,7 @@ def advance(session: Session, platform: Any, tenant: Tenant, run: WorkflowRun, *
                 if not _branch(session, run, instruction, prepare(values), now):
                     return
             elif isinstance(instruction, Wait):
-                if not _wait(session, run, instruction, prepare(values), now):
+                if not _wait(session, run, instruction, prepare(values), now, record):
                     return
             elif not _act(session, ctx, catalogue, instruction, now):
                 return
@@ -432,8 +468,16 @@ def _branch(session: Session, run: WorkflowRun, branch: Branch, values: Any, now
     return True
 
 
-def _wait(session: Session, run: WorkflowRun, wait: Wait, values: Any, now: datetime) -> bool:
+def _wait(session: Session, run: WorkflowRun, wait: Wait, values: Any, now: datetime, record: Any = None) -> bool:
     """Go on (``True``) or store a timer and stop here (``False``)."""
+    if wait.business_s:
+        hours = wait.business_s / 3600
+        due = business_due(session, record, now, hours)
+        _log(session, run, wait.path, "wait", SUCCEEDED, now, input={"business_hours": hours},
+             output={"until": due.isoformat()})
+        run.position += 1
+        _sleep(session, run, WAIT, due)
+        return False
     if wait.until is None:
         due = now + timedelta(seconds=wait.seconds)
         _log(session, run, wait.path, "wait", SUCCEEDED, now, input={"seconds": wait.seconds},
@@ -566,7 +610,8 @@ def _fire_timer(session: Session, platform: Any, timer: WorkflowTimer, now: date
         source = Event.from_row(row)
         start_run(session, platform, tenant, workflow, version, source.id, source,
                   condition=version.definition["trigger"].get("condition"),
-                  depth=_depth_after(session, source.actor), now=now)
+                  depth=_depth_after(session, source.actor), now=now,
+                  extra_context={"later_events": later_events(session, source)})
         return
     run = session.get(WorkflowRun, timer.run_id)
     if run is not None and run.status == WAITING:

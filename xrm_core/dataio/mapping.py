@@ -1,0 +1,198 @@
+"""From a file's record to a target's fields: the mapping, presets, and value transforms.
+
+A mapping is a dict ``{column: field}``:
+
+* several columns mapped to one text field are joined with a space in mapping order
+  ("First Name" + "Last Name" -> ``display_name``); to a ``list`` field, their values are collected;
+* ``"split:<given>,<family>"`` as the field splits a full name: the last word goes to ``<family>``,
+  the rest to ``<given>``;
+* a key ``"=<field>"`` sets a constant (``{"=kind": "person"}``).
+
+Values are transformed by the field's type (:class:`~xrm_core.dataio.targets.ImportField`): phones
+normalised to E.164 with ``phonenumbers`` (numbers without a country code read in ``region``),
+dates parsed in the user's ``locale`` (ISO dates always work), lists split on ``;`` or ``,``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import phonenumbers
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import parse_date as babel_parse_date
+
+from .targets import ImportField
+
+SPLIT = "split:"
+CONSTANT = "="
+_LIST_SEPARATORS = re.compile(r"\s*[;,]\s*")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: Google Contacts' CSV export ("Google CSV") and Outlook's, by column, as canonical person fields
+#: (the vCard reader's keys, see :mod:`xrm_core.dataio.formats.vcard`).
+GOOGLE_CONTACTS = {
+    "Given Name": "given_name", "Family Name": "family_name", "Name Prefix": "prefix",
+    "Organization 1 - Name": "organization", "Organization 1 - Title": "job_title",
+    "E-mail 1 - Value": "emails", "E-mail 2 - Value": "emails", "Phone 1 - Value": "phones",
+    "Phone 2 - Value": "phones", "Website 1 - Value": "urls", "Birthday": "birthday", "Notes": "note",
+}
+OUTLOOK_CONTACTS = {
+    "Title": "prefix", "First Name": "given_name", "Last Name": "family_name", "Company": "organization",
+    "Job Title": "job_title", "E-mail Address": "emails", "E-mail 2 Address": "emails",
+    "Business Phone": "phones", "Mobile Phone": "phones", "Home Phone": "phones", "Web Page": "urls",
+    "Birthday": "birthday", "Notes": "note",
+}
+
+
+class BadValue(ValueError):
+    """A value that cannot become the field's type; the message is the row error's reason."""
+
+
+@dataclass
+class Transforms:
+    """How values are read: the user's locale (dates) and default phone region."""
+
+    locale: str = "en"
+    region: str | None = None
+    _babel: Locale | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        try:
+            self._babel = Locale.parse(self.locale.replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            self._babel = Locale("en")
+        if self.region is None:
+            self.region = self._babel.territory or {"en": "US", "fr": "FR", "es": "ES", "de": "DE"}.get(
+                self._babel.language, "US")
+
+    def convert(self, import_field: ImportField, value: Any) -> Any:
+        """``value`` as ``import_field``'s type; empty values become ``None``.
+
+        :raises BadValue: naming why the value is not of that type.
+        """
+        if value is None or (isinstance(value, str) and not value.strip()) or value == []:
+            return None
+        kind = import_field.type
+        if kind == "list":
+            return value if isinstance(value, list) else [v for v in _LIST_SEPARATORS.split(str(value).strip()) if v]
+        if kind == "json":
+            return value
+        if isinstance(value, list):  # a list column (vCard e-mails) mapped to a single field: its first
+            value = value[0]
+        if kind == "phone":
+            return self.phone(value)
+        if kind == "date":
+            return self.date(value)
+        if kind == "email":
+            text = str(value).strip().lower()
+            if not _EMAIL.match(text):
+                raise BadValue(f"{text!r} is not an e-mail address")
+            return text
+        if kind == "integer":
+            try:
+                return int(str(value).strip())
+            except ValueError:
+                raise BadValue(f"{value!r} is not a whole number") from None
+        if kind == "decimal":
+            try:
+                return Decimal(str(value).strip().replace(",", "."))
+            except InvalidOperation:
+                raise BadValue(f"{value!r} is not a number") from None
+        if kind == "boolean":
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "y", "x", "oui", "sí", "si"):
+                return True
+            if text in ("0", "false", "no", "n", "non"):
+                return False
+            raise BadValue(f"{value!r} is not yes or no")
+        return str(value).strip()
+
+    def phone(self, value: Any) -> str:
+        text = str(value).strip()
+        if text.startswith("00"):
+            text = "+" + text[2:]
+        try:
+            number = phonenumbers.parse(text, self.region)
+        except phonenumbers.NumberParseException:
+            raise BadValue(f"{text!r} is not a phone number") from None
+        if not phonenumbers.is_possible_number(number):
+            raise BadValue(f"{text!r} is not a possible phone number")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def date(self, value: Any) -> str:
+        if isinstance(value, datetime):
+            return value.date().isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        text = str(value).strip()
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+        try:
+            parsed = babel_parse_date(text, locale=self._babel)
+        except (ValueError, IndexError):
+            raise BadValue(f"{text!r} is not a date (as in {date(2026, 12, 31).isoformat()})") from None
+        return parsed.isoformat()
+
+
+def columns_of_fields(mapping: Mapping[str, str]) -> dict[str, list[str]]:
+    """Field -> the columns mapped to it (for reporting an invalid field under its column)."""
+    fields: dict[str, list[str]] = {}
+    for column, target in mapping.items():
+        if column.startswith(CONSTANT):
+            continue
+        names = target[len(SPLIT):].split(",") if target.startswith(SPLIT) else [target]
+        for name in names:
+            fields.setdefault(name.strip(), []).append(column)
+    return fields
+
+
+def apply(mapping: Mapping[str, str], record: Mapping[str, Any], field_of, transforms: Transforms
+          ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The mapped, converted row of ``record`` and its problems as ``(column, reason)`` pairs.
+
+    ``field_of(name)`` returns the :class:`ImportField` a field name stands for.
+    """
+    row: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
+    for column, target in mapping.items():
+        if column.startswith(CONSTANT):
+            row.setdefault(column[1:], transforms.convert(field_of(column[1:]), target))
+            continue
+        raw = record.get(column)
+        if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
+            continue
+        if target.startswith(SPLIT):
+            given, _, family = (name.strip() for name in target[len(SPLIT):].partition(","))
+            words = str(raw).split()
+            _put(row, field_of(given), " ".join(words[:-1]) if len(words) > 1 else "", joined=True)
+            _put(row, field_of(family), words[-1], joined=True)
+            continue
+        import_field = field_of(target)
+        try:
+            value = transforms.convert(import_field, raw)
+        except BadValue as exc:
+            problems.append((column, str(exc)))
+            continue
+        if import_field.type == "list":
+            row.setdefault(target, [])
+            row[target].extend(v for v in value if v not in row[target])
+        else:
+            _put(row, import_field, value, joined=target in row, name=target)
+    return row, problems
+
+
+def _put(row: dict[str, Any], import_field: ImportField, value: Any, *, joined: bool, name: str | None = None) -> None:
+    key = name or import_field.name
+    if value in (None, ""):
+        return
+    if joined and isinstance(row.get(key), str) and isinstance(value, str):
+        row[key] = f"{row[key]} {value}"
+    else:
+        row[key] = value

@@ -1,0 +1,230 @@
+"""The core's import target ``core.party``: parties with identifiers, owner, department, custom fields.
+
+Identifiers are fields ``identifier.<source>`` (``identifier.email``, ``identifier.vat``…) and the
+natural keys imports match on. Owners are named by e-mail, departments by name.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import marshmallow as ma
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from ..errors import Conflict, NotFound
+from ..graph import service
+from ..graph.models import Party, PartyIdentifier
+from ..identity.models import Department
+from ..identity.scoping import principal_of
+from ..models import User
+from .mapping import GOOGLE_CONTACTS, OUTLOOK_CONTACTS
+from .targets import ImportField, ImportTarget
+
+IDENTIFIER = "identifier."
+#: Rows per ``IN (…)`` list when looking records up.
+LOOKUP_CHUNK = 500
+
+
+class PartySchema(ma.Schema):
+    """One mapped row of a ``core.party`` import; ``identifier.<source>`` members become ``identifiers``."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # the identifier.<source> family, checked below
+
+    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    kind = ma.fields.String(load_default="person", validate=ma.validate.OneOf(service.PARTY_KINDS))
+    tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1)))
+    owner = ma.fields.Email(allow_none=True)
+    department = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+
+    @ma.validates_schema(pass_original=True)
+    def check_identifiers(self, _data: dict[str, Any], original: dict[str, Any], **_kwargs) -> None:
+        errors = {}
+        for name, value in original.items():
+            if name in self.fields:
+                continue
+            source = name[len(IDENTIFIER):] if name.startswith(IDENTIFIER) else ""
+            if not source or len(source) > 63:
+                errors[name] = ["Unknown field."]
+            elif value is not None and not (isinstance(value, str) and 0 < len(value.strip()) <= 200):
+                errors[name] = ["An identifier is a text of 1 to 200 characters."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def fold_identifiers(self, data: dict[str, Any], **_kwargs) -> dict[str, Any]:
+        identifiers = {k[len(IDENTIFIER):]: data.pop(k) for k in list(data) if k.startswith(IDENTIFIER)}
+        if identifiers:
+            data["identifiers"] = {source: value.strip() if value else None for source, value in identifiers.items()}
+        return data
+
+
+def _person(columns: dict[str, str], email: str, phone: str) -> dict[str, str]:
+    """A person preset for ``core.party`` from a vendor layout of canonical person columns."""
+    mapping = {"=kind": "person"}
+    for column, canonical in columns.items():
+        if canonical in ("prefix", "given_name", "family_name"):
+            mapping[column] = "display_name"
+        elif column == email:
+            mapping[column] = "identifier.email"
+        elif column == phone:
+            mapping[column] = "identifier.phone"
+    return mapping
+
+
+class PartyTarget(ImportTarget):
+    name = "core.party"
+    label = "Parties"
+    permission = "core.party"
+    fields = (
+        ImportField("display_name", "Name", required=True),
+        ImportField("kind", "Kind (person or organization)"),
+        ImportField("tags", "Tags", "list"),
+        ImportField("owner", "Owner (user e-mail)", "email"),
+        ImportField("department", "Department (name)"),
+        ImportField("identifier.email", "E-mail (identifier)", "email"),
+        ImportField("identifier.phone", "Phone (identifier)", "phone"),
+        ImportField("identifier.*", "Identifier in another system"),
+    )
+    keys = ("identifier.*",)
+    schema = PartySchema
+    custom_fields_entity = "core.party"
+    presets: ClassVar[dict[str, dict[str, str]]] = {
+        "google": _person(GOOGLE_CONTACTS, "E-mail 1 - Value", "Phone 1 - Value"),
+        "outlook": _person(OUTLOOK_CONTACTS, "E-mail Address", "Business Phone"),
+        "vcard": {"=kind": "person", "full_name": "display_name", "emails": "identifier.email",
+                  "phones": "identifier.phone"},
+    }
+
+    def find(self, session: Session, key: str, values: list[Any]) -> dict[Any, int]:
+        source = key[len(IDENTIFIER):]
+        found: dict[Any, int] = {}
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            chunk = values[start:start + LOOKUP_CHUNK]
+            found.update(session.execute(select(PartyIdentifier.value, PartyIdentifier.party_id).where(
+                PartyIdentifier.source == source, PartyIdentifier.value.in_(chunk))).all())
+        return found
+
+    def snapshot(self, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+        return {row["id"]: {k: v for k, v in row.items() if k != "id"} for row in self._rows(session, ids)}
+
+    def _rows(self, session: Session, ids: list[int] | None) -> Iterator[dict[str, Any]]:
+        """The parties as rows, read column by column (no ORM objects: snapshots run per batch)."""
+        chunks = [ids[i:i + LOOKUP_CHUNK] for i in range(0, len(ids), LOOKUP_CHUNK)] if ids is not None else [None]
+        for chunk in chunks:
+            statement = (select(Party.id, Party.display_name, Party.kind, Party.tags, Party.custom, User.email,
+                                Department.name)
+                         .outerjoin(User, User.id == Party.owner_user_id)
+                         .outerjoin(Department, Department.id == Party.department_id).order_by(Party.id))
+            if chunk is not None:
+                statement = statement.where(Party.id.in_(chunk))
+            for page in session.execute(statement.execution_options(yield_per=LOOKUP_CHUNK)).partitions():
+                identifiers: dict[int, dict[str, str]] = defaultdict(dict)
+                for party_id, source, value in session.execute(
+                        select(PartyIdentifier.party_id, PartyIdentifier.source, PartyIdentifier.value)
+                        .where(PartyIdentifier.party_id.in_([row[0] for row in page]))
+                        .order_by(PartyIdentifier.source)):
+                    identifiers[party_id][source] = value
+                for party_id, display_name, kind, tags, custom, owner, department in page:
+                    yield {"id": party_id, "display_name": display_name, "kind": kind, "tags": list(tags or []),
+                           "owner": owner, "department": department, "identifiers": identifiers[party_id],
+                           "custom": dict(custom or {})}
+
+    def create(self, session: Session, rows: list[dict[str, Any]]) -> list[int]:
+        owners, departments = self._references(session, rows)
+        principal = principal_of(session)
+        if all(row.get("owner") is None and row.get("department") is None for row in rows):
+            # The guard's defaults (the importer owns, in the importer's department) are always within
+            # the importer's reach, so the rows can skip the ORM and go in as bulk statements.
+            defaults = {"owner_user_id": principal.user_id, "department_id": principal.department_id} if principal else {}
+            ids = service.bulk_create_parties(session, [
+                {"kind": row["kind"], "display_name": row["display_name"], "tags": row.get("tags") or [], **defaults}
+                for row in rows])
+            custom = [{"party_id": i, "custom": row["custom"]} for i, row in zip(ids, rows, strict=True) if row.get("custom")]
+            if custom:
+                session.execute(update(Party.__table__).where(Party.__table__.c.id == bindparam("party_id"))
+                                .values(custom=bindparam("custom")), custom)
+            self._add_identifiers(session, ids, rows)
+            return ids
+        ids = []
+        for row in rows:
+            party = service.create_party(
+                session, row["kind"], row["display_name"], row.get("tags") or [], row.get("identifiers") or {},
+                owner_user_id=owners.get(row.get("owner")), department_id=departments.get(row.get("department")),
+                custom=row.get("custom"))
+            ids.append(party.id)
+        return ids
+
+    def _add_identifiers(self, session: Session, ids: list[int], rows: list[dict[str, Any]]) -> None:
+        wanted = [{"party_id": party_id, "source": source, "value": value}
+                  for party_id, row in zip(ids, rows, strict=True)
+                  for source, value in (row.get("identifiers") or {}).items() if value]
+        if not wanted:
+            return
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for item in wanted:
+            by_source[item["source"]].append(item["value"])
+        for source, values in by_source.items():
+            if taken := self.find(session, IDENTIFIER + source, values):
+                value, party_id = next(iter(taken.items()))
+                raise Conflict(f"identifier {source}:{value} already belongs to party #{party_id}")
+        tenant_id = session.info["tenant_id"]
+        session.execute(insert(PartyIdentifier.__table__), [{"tenant_id": tenant_id, **item} for item in wanted])
+
+    def _references(self, session: Session, rows: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
+        emails = {row["owner"] for row in rows if row.get("owner")}
+        names = {row["department"] for row in rows if row.get("department")}
+        owners = dict(session.execute(select(User.email, User.id).where(User.email.in_(emails))).all()) if emails else {}
+        departments = (dict(session.execute(select(Department.name, Department.id).where(Department.name.in_(names))).all())
+                       if names else {})
+        if missing := sorted(emails - owners.keys()):
+            raise ma.ValidationError({"owner": [f"no user {missing[0]} in this tenant"]})
+        if missing := sorted(names - departments.keys()):
+            raise ma.ValidationError({"department": [f"no department {missing[0]!r} in this tenant"]})
+        return owners, departments
+
+    def update(self, session: Session, changes: dict[int, dict[str, Any]]) -> None:
+        owners, departments = self._references(session, list(changes.values()))
+        parties = {p.id: p for p in session.scalars(
+            select(Party).where(Party.id.in_(list(changes))).options(selectinload(Party.identifiers)))}
+        for party_id, change in changes.items():
+            party = parties.get(party_id)
+            if party is None:
+                raise NotFound(f"party #{party_id} is not visible to you")
+            for name in ("display_name", "kind", "tags"):
+                if name in change:
+                    setattr(party, name, change[name])
+            if "owner" in change:
+                party.owner_user_id = owners.get(change["owner"])
+            if "department" in change:
+                party.department_id = departments.get(change["department"])
+            if "custom" in change:
+                merged = {**(party.custom or {}), **change["custom"]}
+                party.custom = {k: v for k, v in merged.items() if v is not None}
+            for source, value in (change.get("identifiers") or {}).items():
+                held = next((i for i in party.identifiers if i.source == source), None)
+                if value is None and held is not None:
+                    party.identifiers.remove(held)
+                elif held is not None:
+                    held.value = value
+                elif value is not None:
+                    party.identifiers.append(PartyIdentifier(source=source, value=value))
+        session.flush()
+
+    def delete(self, session: Session, ids: list[int]) -> None:
+        for party in session.scalars(select(Party).where(Party.id.in_(ids))):
+            session.delete(party)
+        session.flush()
+
+    def export_rows(self, session: Session, ids: list[int] | None = None) -> Iterator[dict[str, Any]]:
+        for row in self._rows(session, ids):
+            identifiers = row.pop("identifiers")
+            row.update({IDENTIFIER + source: value for source, value in identifiers.items()})
+            yield row
+
+    def export_columns(self, session: Session) -> list[str]:
+        sources = session.scalars(select(PartyIdentifier.source).distinct().order_by(PartyIdentifier.source))
+        return ["id", "display_name", "kind", "tags", "owner", "department", *(IDENTIFIER + s for s in sources)]
