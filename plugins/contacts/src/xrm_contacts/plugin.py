@@ -1,25 +1,54 @@
 """The plugin's entry point: its manifest and the hooks it implements.
 
 The platform imports this module through the ``xrm.plugins`` entry point, reads ``MANIFEST`` and
-calls the ``@xrm.hookimpl`` functions; each returns what the plugin contributes.
+calls the ``@xrm.hookimpl`` functions. Each hook gathers the lists of the plugin's features (one
+module per feature), so a feature plugs in with one line per hook.
 """
 
 from pathlib import Path
 
 import xrm_sdk as xrm
-from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from . import api, views
-from .actions import ADD_ITEM
-from .events import ITEM_CREATED
-from .models import Item
+from . import (
+    actions,
+    api,
+    consents,
+    dedupe_cli,
+    dedupe_models,
+    dedupe_queue,
+    dedupe_views,
+    demo,
+    events,
+    importing,
+    interactions,
+    panels,
+    people,
+    privacy,
+    profiles,
+    segments_actions,
+    segments_models,
+    segments_service,
+    segments_views,
+    views,
+)
 
 MANIFEST = xrm.Manifest(name="contacts", title="Contacts", requires=())
+
+_ACTIONS = ("read", "create", "update", "delete", "assign", "export")
+PERMISSIONS = [
+    *(xrm.Permission(f"contacts.person.{a}", f"{a.capitalize()} contact records of people and organizations")
+      for a in _ACTIONS),
+    *(xrm.Permission(f"contacts.interaction.{a}", f"{a.capitalize()} interactions") for a in _ACTIONS),
+    *(xrm.Permission(f"contacts.consent.{a}", f"{a.capitalize()} consents") for a in ("read", "create", "update",
+                                                                                       "delete")),
+]
 
 
 @xrm.hookimpl
 def xrm_models():
-    return [Item]
+    return [*profiles.MODELS, *consents.MODELS, *interactions.MODELS,
+            *dedupe_models.MODELS, *segments_models.MODELS]
 
 
 @xrm.hookimpl
@@ -29,33 +58,77 @@ def xrm_migrations():
 
 @xrm.hookimpl
 def xrm_blueprints():
-    return [api.blueprint, views.blueprint]
+    return [api.blueprint, views.blueprint, *dedupe_views.BLUEPRINTS, *segments_views.BLUEPRINTS]
 
 
 @xrm.hookimpl
 def xrm_permissions():
-    return [
-        xrm.Permission("contacts.item.read", "See items"),
-        xrm.Permission("contacts.item.create", "Add items"),
-    ]
+    return [*PERMISSIONS, *dedupe_queue.PERMISSIONS, *segments_service.PERMISSIONS]
+
+
+@xrm.hookimpl
+def xrm_relationship_types():
+    return [xrm.RelationshipType(people.WORKS_FOR, forward_label="works for", inverse_label="employs")]
 
 
 @xrm.hookimpl
 def xrm_event_types():
-    return [ITEM_CREATED]
+    return [*events.EVENT_TYPES, *dedupe_queue.EVENT_TYPES]
 
 
 @xrm.hookimpl
 def xrm_workflow_actions():
-    return [ADD_ITEM]
+    return [*actions.ACTIONS, *segments_actions.ACTIONS]
+
+
+@xrm.hookimpl
+def xrm_import_targets():
+    return [*importing.TARGETS]
 
 
 @xrm.hookimpl
 def xrm_navigation(tenant):
-    return [xrm.NavEntry("contacts.items", label=MANIFEST.title, url="/contacts/", order=50)]
+    return [*views.NAVIGATION, *segments_views.NAVIGATION, *dedupe_views.NAVIGATION]
+
+
+@xrm.hookimpl
+def xrm_party_panels(tenant, party):
+    return [*panels.PANELS]
+
+
+@xrm.hookimpl
+def xrm_dashboard_widgets(tenant):
+    return [*panels.WIDGETS]
+
+
+@xrm.hookimpl
+def xrm_contact_consent(session: Session, party_id: int, channel: str):
+    """Only a recorded ``granted`` allows contacting; ``refused`` forbids; no answer is no opinion."""
+    status = consents.consent_status(session, party_id, channel)
+    return {"granted": True, "refused": False}.get(status)
+
+
+@xrm.hookimpl
+def xrm_personal_data(session: Session, party_id: int):
+    return privacy.personal_data(session, party_id)
+
+
+@xrm.hookimpl
+def xrm_erase_personal_data(session: Session, party_id: int):
+    privacy.erase_personal_data(session, party_id)
+
+
+@xrm.hookimpl
+def xrm_merge_parties(session: Session, survivor_id: int, loser_id: int):
+    dedupe_queue.follow_merge(session, survivor_id, loser_id)
+    segments_service.follow_merge(session, survivor_id, loser_id)
+
+
+@xrm.hookimpl
+def xrm_cli_commands():
+    return [dedupe_cli.dedupe_command]
 
 
 @xrm.hookimpl
 def xrm_demo_data(tenant, session):
-    if session.scalar(select(func.count()).select_from(Item)) == 0:
-        session.add_all([Item(name="First item", notes="Added by the demo."), Item(name="Second item")])
+    demo.add_demo_data(session)
