@@ -1,25 +1,47 @@
-"""The plugin's entry point: its manifest and the hooks it implements.
+"""The sales plugin's entry point: its manifest and the hooks it implements.
 
-The platform imports this module through the ``xrm.plugins`` entry point, reads ``MANIFEST`` and
-calls the ``@xrm.hookimpl`` functions; each returns what the plugin contributes.
+Each hook gathers the contributions of the plugin's features (catalogue and prices, the pipeline
+of leads and opportunities, the documents), so a feature adds itself with one line per hook.
 """
 
 from pathlib import Path
 
 import xrm_sdk as xrm
-from sqlalchemy import func, select
 
-from . import api, views
-from .actions import ADD_ITEM
-from .events import ITEM_CREATED
-from .models import Item
+from . import (
+    actions,
+    analytics_views,
+    catalogue,
+    catalogue_api,
+    demo,
+    documents,
+    documents_actions,
+    documents_api,
+    documents_demo,
+    documents_events,
+    documents_permissions,
+    documents_views,
+    events,
+    numbering,
+    opportunities,
+    pipeline,
+    pipeline_api,
+    public,
+    revenue_facts,
+    revenue_views,
+    views,
+    webforms,
+)
+from .permissions import PERMISSIONS
 
-MANIFEST = xrm.Manifest(name="sales", title="Sales", requires=())
+# Sales works on the contacts of the customers and plans follow-ups as activities.
+MANIFEST = xrm.Manifest(name="sales", title="Sales", requires=("contacts", "activities"))
 
 
 @xrm.hookimpl
 def xrm_models():
-    return [Item]
+    return [*catalogue.MODELS, *pipeline.MODELS,
+            *documents.MODELS, numbering.DocumentSequence]
 
 
 @xrm.hookimpl
@@ -29,33 +51,58 @@ def xrm_migrations():
 
 @xrm.hookimpl
 def xrm_blueprints():
-    return [api.blueprint, views.blueprint]
+    return [catalogue_api.blueprint, pipeline_api.blueprint, views.blueprint, analytics_views.blueprint,
+            webforms.blueprint,
+            documents_api.blueprint, documents_views.blueprint, public.blueprint, revenue_views.blueprint]
 
 
 @xrm.hookimpl
 def xrm_permissions():
-    return [
-        xrm.Permission("sales.item.read", "See items"),
-        xrm.Permission("sales.item.create", "Add items"),
-    ]
+    return [*PERMISSIONS, *documents_permissions.DOCUMENT_PERMISSIONS]
 
 
 @xrm.hookimpl
 def xrm_event_types():
-    return [ITEM_CREATED]
+    return [*events.EVENT_TYPES, *documents_events.DOCUMENT_EVENT_TYPES]
 
 
 @xrm.hookimpl
 def xrm_workflow_actions():
-    return [ADD_ITEM]
+    return [*actions.WORKFLOW_ACTIONS, *documents_actions.DOCUMENT_WORKFLOW_ACTIONS]
 
 
 @xrm.hookimpl
 def xrm_navigation(tenant):
-    return [xrm.NavEntry("sales.items", label=MANIFEST.title, url="/sales/", order=50)]
+    return [*views.NAVIGATION, *documents_views.NAVIGATION]
+
+
+@xrm.hookimpl
+def xrm_party_panels(tenant, party):
+    return [*views.party_panels(party), *documents_views.party_panels(party)]
+
+
+@xrm.hookimpl
+def xrm_dashboard_widgets(tenant):
+    return [*analytics_views.WIDGETS, *revenue_views.WIDGETS]
+
+
+@xrm.hookimpl
+def xrm_merge_parties(tenant, session, survivor_id, loser_id):
+    opportunities.merge_parties(session, survivor_id, loser_id)
+    documents.merge_parties(session, survivor_id, loser_id)
+
+
+@xrm.hookimpl
+def xrm_party_facts(tenant):
+    return [*revenue_facts.PARTY_FACTS]
+
+
+@xrm.hookimpl
+def xrm_tenant_setup(tenant, session):
+    demo.setup(session)
 
 
 @xrm.hookimpl
 def xrm_demo_data(tenant, session):
-    if session.scalar(select(func.count()).select_from(Item)) == 0:
-        session.add_all([Item(name="First item", notes="Added by the demo."), Item(name="Second item")])
+    demo.add_demo_data(session)
+    documents_demo.add_demo_documents(session, tenant.slug)
