@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import xrm_sdk as xrm
 from plugin_dists import _dist
 from sqlalchemy import select
 from xrm_fx_ticker import plugin as ticker
@@ -17,7 +18,9 @@ from xrm_core.events.celery_app import make_celery
 from xrm_core.events.schedule import PeriodicRunner, run_job
 from xrm_core.graph.models import Party
 from xrm_core.models import Tenant, TenantStatus
-from xrm_core.periodic import RoundResult, tenants_with
+from xrm_core.contributions import PeriodicJob
+from xrm_core.identity.models import Scope
+from xrm_core.periodic import RoundResult, job_grants, run_round, tenants_with
 
 TICKER = _dist("ticker", "xrm_fx_ticker.plugin")
 ROGUE = _dist("rogue", "xrm_fx_ticker.rogue")
@@ -88,6 +91,23 @@ def test_the_platform_principal_sees_every_record_of_its_tenant_and_only_those(w
     run_job(get_bus(world), "ticker.count")
     counts = [c[3] for c in calls if c[0] == "ticker.count"]
     assert counts == [1, 0]  # acme has one party, bad none (rolled back); never the other's
+
+
+def test_a_job_acts_with_its_plugins_permissions_and_those_it_names_only():
+    declared = {"ticker.tick.read", "core.party.read", "core.party.create", "core.user.update", "other.thing.read"}
+    job = PeriodicJob("ticker.count", seconds=60, run=lambda: None, permissions=("core.party.read", "core.nope"))
+    assert job_grants("ticker", job, declared) == {"core.party.read": Scope.TENANT, "ticker.tick.read": Scope.TENANT}
+
+
+def test_a_job_may_not_do_what_it_did_not_ask_for(world):
+    """A job that asked to read parties may not create one: its principal is no superuser."""
+    def create_instead(session):
+        xrm.create_party(session, "organization", "not allowed")
+
+    job = PeriodicJob("ticker.count", seconds=600, run=create_instead, permissions=("core.party.read",))
+    result = run_round(world, "ticker", job)
+    assert result.failed == ("acme", "bad")
+    assert _party_names(world, "acme") == []
 
 
 def test_disabling_the_plugin_stops_its_jobs_for_that_tenant(world, calls):

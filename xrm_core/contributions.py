@@ -134,14 +134,19 @@ class WorkflowAction(Contribution):
 class PeriodicJob(Contribution):
     """Work a plugin wants done every ``seconds`` seconds, once per tenant where it is enabled.
 
-    ``run(session, tenant, now)``: ``session`` is the tenant's, acting as the platform principal
-    ``job:<name>`` (every declared permission, tenant-wide) and committed when ``run`` returns
-    (rolled back if it raises); ``now`` is the platform clock's moment (UTC) for this round. Any
-    of the three may be left out of ``run``'s parameters. The job must be safe to run again.
+    ``run(session, tenant, now)``: ``session`` is the tenant's, acting as the recorded principal
+    ``job:<name>`` and committed when ``run`` returns (rolled back if it raises); ``now`` is the
+    platform clock's moment (UTC) for this round. Any of the three may be left out of ``run``'s
+    parameters. The job must be safe to run again.
+
+    The principal holds the plugin's own permissions (``<plugin>.*``) tenant-wide, plus the other
+    declared ones the job names in ``permissions`` (``("core.party.read",)``): never an implicit
+    superuser.
     """
 
     seconds: float = 0
     run: Callable[..., Any] | None = None
+    permissions: tuple[str, ...] = ()
 
     def check(self, plugin: str) -> str | None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", self.name):

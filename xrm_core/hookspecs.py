@@ -345,10 +345,11 @@ def xrm_periodic_jobs() -> Iterable[PeriodicJob]:
     Called when the platform builds its list of periodic jobs (``xrm serve`` in embedded mode,
     ``xrm beat`` and ``xrm worker`` in scale-out mode). Each job then runs every ``seconds``
     seconds, once per tenant where the plugin is enabled, as ``run(session, tenant, now)`` in its
-    own transaction acting as the platform principal ``job:<name>``; a run that raises is logged
-    and rolled back and does not stop the other tenants or jobs.
+    own transaction acting as the principal ``job:<name>`` (the plugin's own permissions and those
+    the job names in ``permissions``, tenant-wide); a run that raises is logged and rolled back and
+    does not stop the other tenants or jobs.
 
-    :returns: ``PeriodicJob("<plugin>.<job>", seconds=..., run=...)`` objects.
+    :returns: ``PeriodicJob("<plugin>.<job>", seconds=..., run=..., permissions=(...))`` objects.
 
     .. versionadded:: 1.2
     """

@@ -5,9 +5,9 @@ ways: in a thread of ``xrm serve`` (embedded) or as Celery tasks sent by ``xrm b
 
 One round of a job goes through the tenants that have the plugin enabled (active tenants only),
 each in a transaction of its own, tenant-scoped and acting as the principal ``job:<name>`` with
-every declared permission at tenant scope: a job does the platform's housekeeping for the tenant,
-not a user's bidding. A tenant whose run raises is logged and rolled back; the other tenants, and
-the other jobs, still run.
+the plugin's own permissions and those the job names (:func:`job_grants`), tenant-wide: a job does
+the plugin's housekeeping for the tenant, not a user's bidding, and nothing beyond it. A tenant
+whose run raises is logged and rolled back; the other tenants, and the other jobs, still run.
 """
 
 from __future__ import annotations
@@ -62,12 +62,24 @@ def tenants_with(platform: Platform, plugin: str) -> list[tuple[int, str]]:
         ).all()]
 
 
+def job_grants(plugin: str, job: PeriodicJob, declared: set[str]) -> dict[str, Scope]:
+    """What ``job`` may do, tenant-wide: its plugin's permissions and the declared ones it names.
+
+    A name that no plugin (nor the core) declares grants nothing; it is logged, so the author sees it.
+    """
+    unknown = sorted(set(job.permissions) - declared)
+    if unknown:
+        log.error("periodic job %s names undeclared permissions %s; they grant nothing", job.name, unknown)
+    wanted = {p for p in declared if p.startswith(f"{plugin}.")} | (set(job.permissions) & declared)
+    return dict.fromkeys(sorted(wanted), Scope.TENANT)
+
+
 def run_round(platform: Platform, plugin: str, job: PeriodicJob, now: datetime | None = None) -> RoundResult:
     """Run ``job`` once for every tenant where ``plugin`` is enabled; failures are isolated per tenant."""
     from .identity.catalogue import all_permissions
 
     now = now or utcnow()
-    grants = {name: Scope.TENANT for name in all_permissions(platform)}
+    grants = job_grants(plugin, job, set(all_permissions(platform)))
     parameters = inspect.signature(job.run).parameters
     ran, failed = 0, []
     for tenant_id, slug in tenants_with(platform, plugin):

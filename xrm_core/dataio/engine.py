@@ -41,7 +41,9 @@ from ..customfields import types as custom_types
 from ..customfields.service import definitions
 from ..db import utcnow
 from ..errors import Conflict, NotFound, XrmError
-from ..identity.scoping import PermissionDenied, principal_of
+from ..identity.models import Scope
+from ..identity.principal import service_principal
+from ..identity.scoping import PermissionDenied, act_as, principal_of
 from ..models import TenantPlugin
 from . import formats, mapping
 from .models import BatchStatus, ImportAction, ImportBatch, ImportRecord
@@ -441,11 +443,16 @@ class Importer:
     def _fail(self, batch_id: int, tenant_id: int, report: Report) -> Report:
         """Stop at the first error: undo the chunks already committed, keep the batch as failed.
 
-        The undo runs without the user's principal: the rows are the run's own, and "all or nothing"
+        The undo acts as the recorded principal ``import:<batch>``, holding only what taking back the
+        run's own rows needs (read, update and delete of the target, tenant-wide): "all or nothing"
         must hold for a user who may create records but not delete them.
         """
         platform = self.session.info["platform"]
+        resource = self.target.permission
+        rollback = service_principal(tenant_id, f"import:{batch_id}", {
+            f"{resource}.{action}": Scope.TENANT for action in ("read", "update", "delete")})
         with platform.db.session(tenant_id) as system:
+            act_as(system, rollback)
             failed = system.get(ImportBatch, batch_id)
             if failed.rows_done:
                 undo(system, self.target, failed, check_rights=False)

@@ -32,7 +32,7 @@ def count_parties(session):
 @xrm.hookimpl
 def xrm_periodic_jobs():
     return [
-        xrm.PeriodicJob("ticker.stamp", seconds=60, run=stamp),
-        xrm.PeriodicJob("ticker.fragile", seconds=3600, run=fragile),
-        xrm.PeriodicJob("ticker.count", seconds=600, run=count_parties),
+        xrm.PeriodicJob("ticker.stamp", seconds=60, run=stamp, permissions=("core.party.create",)),
+        xrm.PeriodicJob("ticker.fragile", seconds=3600, run=fragile, permissions=("core.party.create",)),
+        xrm.PeriodicJob("ticker.count", seconds=600, run=count_parties, permissions=("core.party.read",)),
     ]
