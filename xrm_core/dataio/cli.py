@@ -42,7 +42,7 @@ class ImportGroup(click.Group):
 
 def as_option(f):
     return click.option("--as", "user_email", required=True, metavar="USER_EMAIL",
-                        help="The user the import acts as: their rights decide what it may do.")(f)
+                        help="The user it acts as: their rights decide what it may read and change.")(f)
 
 
 def _user_session(info: ScriptInfo, tenant_slug: str, user_email: str) -> Session:
