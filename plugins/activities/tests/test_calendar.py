@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
+from activities_testing import ICS
 from dateutil.rrule import rrulestr
 from xrm_activities.models import Meeting
 from xrm_activities.service import meetings_between
@@ -110,27 +111,6 @@ def test_a_revoked_or_replaced_feed_token_is_404_and_the_feed_follows_the_user_r
     assert anonymous.get(second).status_code == 404
     assert anonymous.get(second.replace("/test.", "/nosuchtenant.")).status_code == 404
     assert anonymous.get("/activities/feeds/garbage.ics").status_code == 404
-
-
-ICS = b"""BEGIN:VCALENDAR\r
-VERSION:2.0\r
-PRODID:-//Test//EN\r
-BEGIN:VEVENT\r
-UID:evt-1@example.com\r
-DTSTAMP:20260301T000000Z\r
-DTSTART;TZID=Europe/Paris:20260323T140000\r
-DTEND;TZID=Europe/Paris:20260323T150000\r
-SUMMARY:Supplier visit\r
-LOCATION:Lyon\r
-END:VEVENT\r
-BEGIN:VEVENT\r
-UID:evt-2@example.com\r
-DTSTAMP:20260301T000000Z\r
-DTSTART;VALUE=DATE:20260501\r
-SUMMARY:Holiday\r
-END:VEVENT\r
-END:VCALENDAR\r
-"""
 
 
 def test_ics_import_adds_events_once_and_a_malformed_file_changes_nothing(xrm_client, xrm_session):

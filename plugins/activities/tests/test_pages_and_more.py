@@ -12,6 +12,7 @@ from xrm_activities.actions import CREATE_TASK, SCHEDULE_MEETING
 from xrm_activities.cli import import_ics_command
 from xrm_activities.models import Meeting, Task, TimeEntry
 from xrm_activities.service import InvalidActivity
+from activities_testing import ICS
 
 TASKS = "/api/v1/activities/tasks"
 
@@ -105,8 +106,6 @@ def test_workflow_actions_create_a_task_and_schedule_a_meeting(xrm_session, xrm_
 
 
 def test_the_import_command_adds_events_and_refuses_a_bad_file_in_one_line(xrm_app, xrm_client, xrm_session, tmp_path):
-    from test_calendar import ICS
-
     email = xrm_client.post("/api/v1/users", json={"email": "nora.north@test.example", "display_name": "Nora",
                                                    "password": "correct horse battery staple 42"}).get_json()["email"]
     good, bad = tmp_path / "good.ics", tmp_path / "bad.ics"
