@@ -8,28 +8,16 @@ browser sees it: real cookies, CSRF tokens, htmx requests. Screenshots of the ma
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
 import ui_world
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser_testing import screenshot, served, sign_in, wait
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
-from werkzeug.serving import make_server
+from selenium.webdriver.support.ui import Select
 
 from xrm_core import migrate
-from xrm_core.app import create_app
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = Path(__file__).parents[1] / "build" / "screenshots"
-WAIT = 15
 
 
 @pytest.fixture
@@ -46,44 +34,8 @@ def world(world_platform):
 
 @pytest.fixture
 def server(world_platform, world):
-    """The application on a free loopback port, served by werkzeug in a thread; yields its base URL."""
-    app = create_app(platform=world_platform)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def browser():
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: run scripts/chromium.sh (the test command does)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,1000", "--lang=en-GB"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-GB,en"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.implicitly_wait(0)
-    yield driver
-    driver.quit()
-
-
-def wait(driver):
-    return WebDriverWait(driver, WAIT)
-
-
-def sign_in(driver, base: str, email: str, tenant: str = "acme") -> None:
-    driver.get(f"{base}/login")
-    driver.find_element(By.ID, "tenant").send_keys(tenant)
-    driver.find_element(By.ID, "email").send_keys(email)
-    driver.find_element(By.ID, "password").send_keys(ui_world.PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=tenant-name]")))
+    with served(world_platform) as base:
+        yield base
 
 
 def party_names(driver) -> list[str]:
@@ -97,10 +49,6 @@ def idle(driver) -> bool:
     """Whether no htmx request is in flight (htmx marks the requesting element while one is)."""
     return driver.execute_script("return document.querySelectorAll('.htmx-request').length === 0")
 
-
-def screenshot(driver, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
 def test_sign_in_navigate_filter_sort_and_page_through_parties(server, browser):

@@ -6,30 +6,18 @@ Debian's chromium driven by Selenium; screenshots go to ``build/screenshots/``.
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
 import ui_world
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
+from browser_testing import screenshot, served, sign_in, wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from xrm_core import migrate
-from xrm_core.app import create_app
 from xrm_core.events import get_bus, load_event_settings
 from xrm_core.graph.models import Party
 from xrm_core.notifications import notify
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = Path(__file__).parents[1] / "build" / "screenshots"
-WAIT = 15
 
 
 @pytest.fixture
@@ -48,41 +36,8 @@ def world(world_platform):
 
 @pytest.fixture
 def server(world_platform, world):
-    app = create_app(platform=world_platform)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture
-def browser():
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not found: run scripts/chromium.sh (the test command does)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1400,1000", "--lang=en-GB"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
-def wait(driver):
-    return WebDriverWait(driver, WAIT)
-
-
-def sign_in(driver, base: str, email: str) -> None:
-    driver.get(f"{base}/login")
-    driver.find_element(By.ID, "tenant").send_keys("acme")
-    driver.find_element(By.ID, "email").send_keys(email)
-    driver.find_element(By.ID, "password").send_keys(ui_world.PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "[data-testid=tenant-name]")))
+    with served(world_platform) as base:
+        yield base
 
 
 def bell_count(driver) -> str:
@@ -131,8 +86,3 @@ def test_a_bulk_tag_on_selected_rows_reports_what_was_done(server, browser, worl
     browser.find_element(By.LINK_TEXT, "Back to the list").click()
     wait(browser).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#party-results")))
     assert "campaign" in browser.find_element(By.CSS_SELECTOR, "#party-results").text
-
-
-def screenshot(driver, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
