@@ -14,7 +14,7 @@ from flask import Flask
 def init_ui(app: Flask) -> None:
     """Register the UI's blueprints, languages and template context on ``app``."""
     # Imported here, not at the top: xrm_core.schema imports .models while the core is loading.
-    from . import bulk, dashboards, notifications, parties, saved_views, session, shell
+    from . import admin, bulk, dashboards, notifications, parties, saved_views, session, shell
     from .i18n import init_i18n
 
     init_i18n(app)
@@ -23,7 +23,7 @@ def init_ui(app: Flask) -> None:
     app.jinja_env.globals.update(saved_view_url=saved_views.view_url, visible_views=saved_views.visible_views,
                                  unread_notifications=notifications.unread_notifications,
                                  bell_refresh_seconds=notifications.BELL_REFRESH_SECONDS,
-                                 department_home=dashboards.own_home)
+                                 department_home=dashboards.own_home, admin_sections=admin.open_sections)
     for blueprint in (shell.blueprint, parties.blueprint, bulk.blueprint, saved_views.blueprint,
-                      notifications.blueprint, dashboards.blueprint):
+                      notifications.blueprint, dashboards.blueprint, admin.blueprint):
         app.register_blueprint(blueprint)
