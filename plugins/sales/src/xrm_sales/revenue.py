@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 import xrm_sdk as xrm
 from openpyxl import Workbook
@@ -39,8 +40,8 @@ class Period:
         return query
 
 
-@dataclass(frozen=True)
-class CustomerRevenue:
+class CustomerRevenue(NamedTuple):
+    # A named tuple, not a frozen dataclass: built once per customer, 100,000 times in a big report.
     customer_id: int
     customer_name: str
     currency: str
@@ -61,22 +62,22 @@ class ProductRevenue:
 def revenue_per_customer_query(period: Period = Period()) -> Select:
     """``(customer_id, customer_name, currency, revenue, orders)`` per customer and currency, biggest first.
 
-    The customer's name is joined outside the aggregation's filter: a reader who may see an order
-    but not its customer still counts it (under the customer's id).
+    Sums the orders' ``subtotal`` (the frozen sum of their lines' net amounts), so the lines are
+    never read: a tenth of the rows at five lines an order. The customer's name is joined after the
+    aggregation and outside its filter: a reader who may see an order but not its customer still
+    counts it (under the customer's id).
     """
-    # Lines are summed per order first (an index scan in order_id order, no sort), then per customer.
-    per_order = (select(OrderLine.order_id, func.sum(OrderLine.net_amount).label("net"))
-                 .group_by(OrderLine.order_id).subquery("per_order"))
-    revenue = func.sum(per_order.c.net).label("revenue")
-    query = (
-        select(Order.customer_id, xrm.Party.display_name.label("customer_name"), Order.currency, revenue,
+    per_customer = period.filter(
+        select(Order.customer_id, Order.currency, func.sum(Order.subtotal).label("revenue"),
                func.count().label("orders"))
-        .join(per_order, per_order.c.order_id == Order.id)
-        .outerjoin(xrm.Party, xrm.Party.id == Order.customer_id)
-        .group_by(Order.customer_id, xrm.Party.display_name, Order.currency)
-        .order_by(revenue.desc(), Order.customer_id)
+        .group_by(Order.customer_id, Order.currency)
+    ).subquery("per_customer")
+    return (
+        select(per_customer.c.customer_id, xrm.Party.display_name.label("customer_name"), per_customer.c.currency,
+               per_customer.c.revenue, per_customer.c.orders)
+        .outerjoin(xrm.Party, xrm.Party.id == per_customer.c.customer_id)
+        .order_by(per_customer.c.revenue.desc(), per_customer.c.customer_id)
     )
-    return period.filter(query)
 
 
 def revenue_per_customer(session: Session, period: Period = Period(), limit: int | None = None) -> list[CustomerRevenue]:
@@ -84,8 +85,9 @@ def revenue_per_customer(session: Session, period: Period = Period(), limit: int
     ranked = revenue_per_customer_query(period)
     if limit is not None:
         ranked = ranked.limit(limit)
-    return [CustomerRevenue(row.customer_id, row.customer_name or f"#{row.customer_id}", row.currency,
-                            Decimal(row.revenue), row.orders) for row in session.execute(ranked)]
+    # The sum is already a Decimal (the column's Numeric type processes it on every backend).
+    return [CustomerRevenue(customer_id, name or f"#{customer_id}", currency, revenue, orders)
+            for customer_id, name, currency, revenue, orders in session.execute(ranked)]
 
 
 def revenue_per_product(session: Session, period: Period = Period()) -> list[ProductRevenue]:
