@@ -137,3 +137,96 @@ def test_a_target_declares_valid_fields_and_keys():
     assert PartyTarget().check("core") is None
     with pytest.raises(ValueError, match="unknown type 'money'"):
         ImportField("price", type="money")
+
+
+VAULT_EXPORT_PLUGIN = '''
+import marshmallow as ma
+from sqlalchemy import select
+
+import xrm_sdk as xrm
+from xrm_fx_vault.plugin import Dossier
+
+MANIFEST = xrm.Manifest(name="dossierio", title="Dossier exports")
+
+
+class DossierSchema(ma.Schema):
+    title = ma.fields.String(required=True)
+    fee = ma.fields.Integer(allow_none=True)
+
+
+class Dossiers(xrm.ImportTarget):
+    """The vault's dossiers, whose fee is a protected field (vault.fee.read)."""
+
+    name = "dossierio.dossier"
+    label = "Dossiers"
+    permission = "vault.dossier"
+    fields = (xrm.ImportField("title", "Title", required=True), xrm.ImportField("fee", "Fee"))
+    keys = ("title",)
+    schema = DossierSchema
+
+    def find(self, session, key, values):
+        return dict(session.execute(select(Dossier.title, Dossier.id).where(Dossier.title.in_(values))).all())
+
+    def snapshot(self, session, ids):
+        return {row.pop("id"): row for row in self.export_rows(session, ids)}
+
+    def create(self, session, rows):
+        dossiers = [Dossier(**row) for row in rows]
+        session.add_all(dossiers)
+        session.flush()
+        return [dossier.id for dossier in dossiers]
+
+    def update(self, session, changes):
+        for dossier_id, change in changes.items():
+            for name, value in change.items():
+                setattr(session.get(Dossier, dossier_id), name, value)
+
+    def delete(self, session, ids):
+        for dossier_id in ids:
+            session.delete(session.get(Dossier, dossier_id))
+
+    def export_rows(self, session, ids=None):
+        statement = select(Dossier).order_by(Dossier.id)
+        if ids is not None:
+            statement = statement.where(Dossier.id.in_(ids))
+        for dossier in session.scalars(statement):
+            yield {"id": dossier.id, "title": dossier.title, "fee": dossier.fee}
+
+
+@xrm.hookimpl
+def xrm_import_targets():
+    return [Dossiers()]
+'''
+
+
+def test_an_export_leaves_out_the_fields_the_user_may_not_read(make_platform, tmp_path, monkeypatch):
+    from plugin_dists import DISTS
+
+    from xrm_core.identity.models import Scope
+    from xrm_core.identity.principal import service_principal
+    from xrm_core.identity.scoping import act_as
+    from xrm_fx_vault.plugin import Dossier
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "xrm_fx_dossierio.py").write_text(textwrap.dedent(VAULT_EXPORT_PLUGIN))
+    platform = make_platform(DISTS["vault"], Dist("xrm-fx-dossierio", "0.1.0", "dossierio", "xrm_fx_dossierio",
+                                                  (CORE,)))
+    migrate.upgrade(platform)
+    with platform.db.transaction(all_tenants=True) as session:
+        acme = tenants.create_tenant(session, "acme", "ACME")
+        for plugin in ("vault", "dossierio"):
+            tenants.enable_plugin(platform, session, acme, plugin)
+        acme_id = acme.id
+    with platform.db.transaction(acme_id) as session:
+        session.add(Dossier(title="Merger", fee=90_000))
+
+    def exported(*extra: str) -> str:
+        grants = {"vault.dossier.read": Scope.TENANT, **{name: Scope.TENANT for name in extra}}
+        with platform.db.session(acme_id) as session:
+            act_as(session, service_principal(acme_id, "exporter", grants))
+            buffer = io.BytesIO()
+            assert engine.export(session, platform, "dossierio.dossier", "core.csv", buffer) == 1
+        return buffer.getvalue().decode("utf-8-sig")
+
+    assert exported().splitlines() == ["title", "Merger"]
+    assert exported("vault.fee.read").splitlines() == ["title,fee", "Merger,90000"]

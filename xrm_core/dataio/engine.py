@@ -41,6 +41,7 @@ from ..customfields import types as custom_types
 from ..customfields.service import definitions
 from ..db import utcnow
 from ..errors import Conflict, NotFound, XrmError
+from ..identity.fieldsecurity import models_of_resource, unreadable_fields
 from ..identity.models import Scope
 from ..identity.principal import service_principal
 from ..identity.scoping import PermissionDenied, act_as, principal_of
@@ -628,18 +629,24 @@ def undo_batch(session: Session, platform: Any, batch_id: int) -> None:
 
 def export(session: Session, platform: Any, target_name: str, format_name: str, stream: IO[bytes],
            ids: list[int] | None = None) -> int:
-    """Write the target's records visible to the user (or ``ids``) to ``stream``; return how many."""
+    """Write the target's records visible to the user (or ``ids``) to ``stream``; return how many.
+
+    Fields the user may not read (field security) are left out of the columns and the rows.
+    """
     target = get_target(platform, session, target_name)
     require_rights(session, target, "read")
     fmt = formats.find(platform, format_name)
     custom_codes = [d.code for d in definitions(session, target.custom_fields_entity)] if target.custom_fields_entity else []
-    columns = target.export_columns(session) + [CUSTOM + code for code in custom_codes]
+    hidden = _unreadable(session, target)
+    columns = [c for c in target.export_columns(session) + [CUSTOM + code for code in custom_codes] if c not in hidden]
     count = 0
 
     def rows() -> Iterator[dict[str, Any]]:
         nonlocal count
         for row in target.export_rows(session, ids):
             count += 1
+            for name in hidden.intersection(row):
+                del row[name]
             for code, value in (row.pop("custom", None) or {}).items():
                 row[CUSTOM + code] = value
             yield row
@@ -650,6 +657,14 @@ def export(session: Session, platform: Any, target_name: str, format_name: str, 
     else:
         fmt.write(stream, rows(), columns)
     return count
+
+
+def _unreadable(session: Session, target: ImportTarget) -> frozenset[str]:
+    """The protected fields of the target's records that the session's user may not read (none without a user)."""
+    principal = principal_of(session)
+    if principal is None:
+        return frozenset()
+    return frozenset().union(*(unreadable_fields(principal, model) for model in models_of_resource(target.permission)))
 
 
 def _to_layout(target: ImportTarget, row: dict[str, Any], layout: Iterable[str]) -> dict[str, Any]:
