@@ -26,7 +26,7 @@ from xrm_core.identity.catalogue import all_permissions
 from xrm_core.identity.models import Scope
 from xrm_core.identity.principal import load_principal
 from xrm_core.identity.scoping import PermissionDenied, act_as
-from xrm_core.models import User
+from xrm_core.models import AuditEntry, User
 
 DATA = Path(__file__).parent / "data"
 
@@ -66,6 +66,14 @@ def run(world, data: bytes | str, name="people.csv", email="importer@acme.test",
     with user_session(world, email) as session:
         return engine.start(session, world[0], "core.party", io.BytesIO(raw), name, ImportOptions(**options),
                             dry_run=dry_run)
+
+
+def audit_of(world, batch_id: int) -> list[AuditEntry]:
+    """The audit entries of one import run, oldest first."""
+    platform, tenant_id = world
+    with platform.db.session(tenant_id) as session:
+        return session.scalars(select(AuditEntry).where(AuditEntry.target == f"import:{batch_id}")
+                               .order_by(AuditEntry.id)).all()
 
 
 def parties(world) -> dict[str, dict]:
@@ -164,6 +172,9 @@ def test_a_failed_run_of_a_user_who_may_not_delete_still_changes_nothing(world):
     report = run(world, data, email="creator@acme.test", batch_size=2)
     assert report.status == "failed" and report.errors[0]["row"] == 6
     assert parties(world) == {}
+    # the four rows of the first two chunks were taken back by the run's own principal, then it failed
+    assert [(e.actor, e.action, e.details["created"]) for e in audit_of(world, report.batch_id)] == [
+        (f"import:{report.batch_id}", "core.import.undone", 4), (f"user:{user.id}", "core.import.failed", 4)]
 
 
 def test_a_clash_found_while_writing_names_the_row(world):
@@ -188,6 +199,9 @@ def test_undo_restores_updated_records_and_deletes_created_ones(world):
     with user_session(world) as session:
         engine.undo_batch(session, world[0], report.batch_id)
     assert parties(world) == before
+    assert [(e.action, e.details["file"], e.details["created"], e.details["updated"])
+            for e in audit_of(world, report.batch_id)] == [
+        ("core.import.completed", "people.csv", 1, 1), ("core.import.undone", "people.csv", 1, 1)]
     with user_session(world) as session, pytest.raises(Conflict, match="already undone"):
         engine.undo_batch(session, world[0], report.batch_id)
 

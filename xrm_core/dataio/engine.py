@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import audit
 from ..customfields import types as custom_types
 from ..customfields.service import definitions
 from ..db import utcnow
@@ -426,6 +427,7 @@ class Importer:
             self.progress(report.rows)
         self._save(batch, report, BatchStatus.COMPLETED)
         batch.finished_at = utcnow()
+        _audit(self.session, "core.import.completed", batch)
         self.session.commit()
         report.status = BatchStatus.COMPLETED.value
         return report
@@ -461,6 +463,7 @@ class Importer:
             failed.errors = report.errors[:MAX_STORED_ERRORS]
             failed.failed = report.failed
             failed.finished_at = utcnow()
+            _audit(system, "core.import.failed", failed, actor=self.session)
             system.commit()
         self.session.expire_all()
         return Report(self.target.name, dry_run=False, batch_id=batch_id, status=BatchStatus.FAILED.value,
@@ -606,6 +609,15 @@ def undo(session: Session, target: ImportTarget, batch: ImportBatch, *, check_ri
         target.delete(session, created)
     batch.status = BatchStatus.UNDONE
     batch.finished_at = utcnow()
+    _audit(session, "core.import.undone", batch)
+
+
+def _audit(session: Session, action: str, batch: ImportBatch, *, actor: Session | None = None) -> None:
+    """One audit entry per import run (its rows are recorded one by one in the batch's records)."""
+    principal = principal_of(actor or session)
+    audit.record(session, principal.name if principal else "cli", action, f"import:{batch.id}",
+                 target_resource=batch.target, file=batch.file_name, created=batch.created,
+                 updated=batch.updated, skipped=batch.skipped, failed=batch.failed)
 
 
 def _restoring(previous: dict[str, Any], applied: dict[str, Any]) -> dict[str, Any]:
