@@ -24,7 +24,9 @@ from xrm_core.models import Tenant, User
 from .cases_graph import FIRST_NAMES, LAST_NAMES
 from .harness import Context, Pair, case, dataset
 
-DEPARTMENTS = 10
+#: The issue's scale: 1,000,000 parties (at --scale 1) over 50 departments.
+DEPARTMENTS = 50
+PARTIES = 1_000_000
 SHARES = 200
 PAGE = 25
 
@@ -41,7 +43,7 @@ class PermissionData:
 def permission_data(ctx: Context) -> PermissionData:
     """One tenant: departments, parties spread over them, three readers, shares to one of them."""
     rng = random.Random(ctx.seed)
-    parties = max(10_000, int(200_000 * ctx.scale))
+    parties = max(10_000, int(PARTIES * ctx.scale))
     now = datetime.now(UTC)
     with ctx.platform.db.transaction(all_tenants=True) as session:
         tenant = Tenant(slug="bench-permissions", name="Bench permissions")
@@ -111,7 +113,9 @@ def _query(ctx: Context, data: PermissionData, user: str):
     act_as(session, load_principal(session, session.get(User, data.users[user])))
 
     def list_page():
-        return session.scalars(select(Party).order_by(Party.display_name, Party.id).limit(PAGE)).all()
+        page = session.scalars(select(Party).order_by(Party.display_name, Party.id).limit(PAGE)).all()
+        session.rollback()  # ends the read transaction: PostgreSQL could not drop the bench schema under it
+        return page
 
     return list_page
 

@@ -31,6 +31,7 @@ from .api import webhooks as webhooks_api
 from .api import workflows as workflows_api
 from .api.errors import CLIENT_ERRORS, problem_for
 from .api.openapi import XrmApi, init_api
+from .collaboration import api as collaboration_api
 from .config import Settings
 from .customfields import api as custom_fields_api
 from .identity import views as identity_views
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api.register_blueprint(business_hours_api.blueprint, url_prefix=f"{API_PREFIX}/business-calendars")
     api.register_blueprint(workflows_api.blueprint, url_prefix=f"{API_PREFIX}/workflows")
     api.register_blueprint(notifications_api.blueprint, url_prefix=API_PREFIX)
+    api.register_blueprint(collaboration_api.blueprint, url_prefix=API_PREFIX)
     api.register_blueprint(privacy_api.blueprint, url_prefix=API_PREFIX)
     api.register_blueprint(dataio_api.blueprint, url_prefix=API_PREFIX)
     for blueprint in (operators_api.platform_blueprint, operators_api.support_blueprint):

@@ -6,6 +6,7 @@ Migrations, the contract kit's model/migration comparison and the tenancy meta-t
 
 from . import models  # noqa: F401
 from .businesshours import models as business_hours_models  # noqa: F401
+from .collaboration import models as collaboration_models  # noqa: F401
 from .customfields import models as custom_field_models  # noqa: F401
 from .dataio import models as dataio_models  # noqa: F401
 from .events import models as events_models  # noqa: F401

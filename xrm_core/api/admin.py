@@ -13,7 +13,7 @@ Shares are not administration: sharing a record needs the ``share`` right on tha
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
@@ -22,7 +22,7 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from .. import web
+from .. import clock, web
 from ..audit import record
 from ..contributions import PERMISSION_ACTIONS
 from ..errors import Conflict
@@ -583,7 +583,7 @@ class Shares(MethodView):
         record = _shared_record(data["resource"], data["record_id"])
         grantee = _existing(GRANTEE_MODELS[data["grantee_kind"]], data["grantee_id"], "grantee_id")
         expires_at = data.get("expires_at")
-        if expires_at is not None and expires_at <= datetime.now(UTC):
+        if expires_at is not None and expires_at <= clock.now():
             raise invalid("expires_at", "Must be in the future.")
         _check_ceiling(grantee, data["grantee_kind"], data["resource"], data["actions"])
         session = web.db_session()

@@ -8,14 +8,14 @@ so token ids reveal nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from flask import url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from .. import web
+from .. import clock, web
 from ..audit import record
 from ..errors import NotFound
 from ..identity import tokens
@@ -65,13 +65,6 @@ def _token_or_404(token_id: int, action: str) -> ApiToken:
     return row
 
 
-def _allowed_permissions(principal: Principal, user: User) -> set[str]:
-    """What a new token of ``user`` may carry: the user's permissions, and no more than the caller's own
-    when the caller is that user (a limited token cannot mint a wider one)."""
-    held = set(load_principal(web.db_session(), user).grants)
-    return held & set(principal.grants) if user.id == principal.user_id else held
-
-
 @blueprint.route("/tokens")
 class Tokens(MethodView):
     @blueprint.list_response(TOKENS)
@@ -100,7 +93,7 @@ class Tokens(MethodView):
             raise invalid("user_id", f"There is no user {user_id} here.")
         if not user.active:
             raise invalid("user_id", f"{user.email} is deactivated.")
-        allowed = _allowed_permissions(principal, user)
+        allowed = tokens.grantable_permissions(session, principal, user)
         beyond = sorted(set(data["permissions"]) - allowed)
         if beyond:
             raise invalid("permissions", f"Not held by {user.email}: {', '.join(beyond)}.")
@@ -108,7 +101,7 @@ class Tokens(MethodView):
         if not permissions and allowed != set(load_principal(session, user).grants):
             permissions = sorted(allowed)  # "all" from a limited token means all the caller holds
         expires_at = data.get("expires_at")
-        if expires_at is not None and expires_at <= datetime.now(UTC):
+        if expires_at is not None and expires_at <= clock.now():
             raise invalid("expires_at", "Must be in the future.")
         row, text = tokens.create_token(session, user, data["name"], permissions, expires_at)
         record(session, principal.name, "token.created", f"core.token#{row.id}", user=user.email, name=row.name,

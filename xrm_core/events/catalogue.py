@@ -58,6 +58,15 @@ class PluginPayload(_Open):
     plugin = fields.String(required=True)
 
 
+class CommentPayload(_Open):
+    resource = fields.String(required=True)
+    record_id = fields.Integer(required=True)
+    comment_id = fields.Integer(required=True)
+    author_id = fields.Integer(required=True, allow_none=True)
+    mentioned_users = fields.List(fields.Integer(), load_default=list)
+    mentioned_departments = fields.List(fields.Integer(), load_default=list)
+
+
 #: The core's own events. Payloads name the fields subscribers can rely on; more may be included.
 CORE_EVENT_TYPES = (
     EventType("core.party.created", description="A party was created.", schema=PartyPayload),
@@ -74,6 +83,7 @@ CORE_EVENT_TYPES = (
     EventType("core.user.created", description="A user was added to the tenant.", schema=_Open),
     EventType("core.workflow.triggered", description="Workflows are to run on an event, or one on request.", schema=_Open),
     EventType("core.notification.created", description="Users were notified (one notification each), directly or through departments or teams.", schema=_Open),
+    EventType("core.comment.created", description="Someone commented on a record (the subject), maybe mentioning users and departments.", schema=CommentPayload),
 )
 
 

@@ -39,8 +39,11 @@ class Party(Owned, HasCustomFields, TenantScoped, Model):
     #: ``related`` grants reach the parties related to the user's own party.
     __party_key__ = "id"
     __table_args__ = (
-        # Leading with the tenant serves the tenant's list pages sorted or searched by name.
-        Index("ix_core_parties_tenant_id_display_name", "tenant_id", "display_name"),
+        # Leading with the tenant serves the tenant's list pages sorted or searched by name; the
+        # columns record-level permissions read let a department-scoped page pass over other
+        # departments' rows in the index itself (``id`` first keeps the ``display_name, id`` order).
+        Index("ix_core_parties_tenant_id_display_name_scope", "tenant_id", "display_name", "id",
+              "department_id", "owner_user_id", "owner_team_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,7 +20,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import audit_log
+from .. import audit_log, clock
 from ..audit import record
 from ..cli_support import pass_info, platform_of, tenant_id_of, tenant_option
 from ..errors import NotFound, XrmError
@@ -341,7 +341,7 @@ def tokens_create(info: ScriptInfo, email: str, name: str, permissions: tuple[st
                   tenant_slug: str) -> None:
     """Create a token and print it: this is the only time it is shown."""
     expires_at = _moment(expires, "--expires")
-    if expires_at is not None and expires_at <= datetime.now(UTC):
+    if expires_at is not None and expires_at <= clock.now():
         raise XrmError("--expires must be in the future")
     with tenant_session(info, tenant_slug) as (_platform, session):
         user = _user(session, email)

@@ -120,7 +120,7 @@ def authenticate_operator(session: Session, token: str) -> Operator:
     operator = session.scalar(select(Operator).where(Operator.token_hash == _digest(token)))
     if operator is None or not operator.active:
         raise InvalidOperatorToken("the operator token is unknown or deactivated")
-    operator.last_used_at = datetime.now(UTC)
+    operator.last_used_at = utcnow()
     return operator
 
 
@@ -138,7 +138,7 @@ def grant_support_access(session: Session, operator_email: str, duration: timede
     operator = get_operator(session, operator_email)
     if not operator.active:
         raise XrmError(f"operator {operator.email} is deactivated")
-    grant = SupportGrant(operator_id=operator.id, reason=reason.strip(), expires_at=datetime.now(UTC) + duration,
+    grant = SupportGrant(operator_id=operator.id, reason=reason.strip(), expires_at=utcnow() + duration,
                          granted_by_user_id=granted_by.id if granted_by else None)
     session.add(grant)
     session.flush()
@@ -150,7 +150,7 @@ def live_grant(session: Session, operator: Operator, tenant: Tenant) -> SupportG
 
     :raises PermissionDenied: the tenant is not active or has granted this operator nothing now.
     """
-    now = datetime.now(UTC)
+    now = utcnow()
     if tenant.status is not TenantStatus.ACTIVE:
         raise PermissionDenied(f"tenant {tenant.slug} is not active")
     grants = session.scalars(select(SupportGrant).where(

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 from sqlalchemy import and_, bindparam, event, inspect, literal, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from .. import clock
 from ..errors import XrmError
 from ..graph.models import Relationship, RelationshipTypeDef
 from .fieldsecurity import unwritten_protected
@@ -54,7 +55,7 @@ def visible_criteria(principal: Principal, action: str):
     department_id = principal.department_id or NO_ID
     subtree_ids = tuple(sorted(principal.subtree_ids))
     team_ids = tuple(sorted(principal.team_ids))
-    now = datetime.now(UTC)
+    now = clock.now()
     tenant_id = principal.tenant_id
     party_id = principal.party_id or NO_ID
     related_out, related_in = principal.related_keys(action)
@@ -165,7 +166,7 @@ def is_shared(session: Session, principal: Principal, obj, action: str) -> bool:
     if obj.id not in shared:
         return False
     expires_at = shared[obj.id]
-    return expires_at is None or expires_at > datetime.now(UTC)
+    return expires_at is None or expires_at > clock.now()
 
 
 def _live_shares(session: Session, principal: Principal, resource: str, action: str) -> dict[int, datetime | None]:
@@ -175,7 +176,7 @@ def _live_shares(session: Session, principal: Principal, resource: str, action: 
     a Core statement with an explicit tenant condition, since no ORM work is needed here.
     """
     rows = session.connection().execute(SHARE_LOOKUP, {
-        "tenant_id": principal.tenant_id, "resource": resource, "action": action, "now": datetime.now(UTC),
+        "tenant_id": principal.tenant_id, "resource": resource, "action": action, "now": clock.now(),
         "user_id": principal.user_id or NO_ID, "team_ids": sorted(principal.team_ids) or [NO_ID],
         "department_id": principal.department_id or NO_ID,
     })
@@ -226,7 +227,7 @@ def is_related(session: Session, principal: Principal, action: str, obj) -> bool
 def _related_parties(session: Session, principal: Principal, outgoing, incoming) -> frozenset[int]:
     """Parties related today to the principal's party along ``outgoing`` / ``incoming`` type codes."""
     rows = session.connection().execute(RELATED_LOOKUP, {
-        "tenant_id": principal.tenant_id, "party_id": principal.party_id or NO_ID, "today": datetime.now(UTC).date(),
+        "tenant_id": principal.tenant_id, "party_id": principal.party_id or NO_ID, "today": clock.now().date(),
         "outgoing": sorted(outgoing) or [""], "incoming": sorted(incoming) or [""],
     })
     return frozenset(rows.scalars())

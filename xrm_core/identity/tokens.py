@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..errors import XrmError
 from ..models import Tenant, TenantStatus, User
 from .models import ApiToken
@@ -39,9 +40,17 @@ def create_token(
     return row, token
 
 
+def grantable_permissions(session: Session, principal: Principal, user: User) -> set[str]:
+    """What a new token of ``user`` may carry, created by ``principal``: the user's permissions, and
+    no more than the caller's own when the caller is that user (a limited token cannot mint a wider one)."""
+    held = set(load_principal(session, user).grants)
+    return held & set(principal.grants) if user.id == principal.user_id else held
+
+
 def revoke_token(token: ApiToken) -> None:
+    """Stop ``token`` from working from the next request on (revoking twice keeps the first moment)."""
     if token.revoked_at is None:
-        token.revoked_at = datetime.now(UTC)
+        token.revoked_at = clock.now()
 
 
 def authenticate_token(session: Session, token: str) -> tuple[User, Principal]:
@@ -50,8 +59,8 @@ def authenticate_token(session: Session, token: str) -> tuple[User, Principal]:
     ``session`` must be a platform session (the tenant is not known before the token is read).
     """
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token))) if token.startswith(PREFIX) else None
-    now = datetime.now(UTC)
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and _aware(row.expires_at) <= now):
+    now = clock.now()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and as_aware(row.expires_at) <= now):
         raise InvalidToken("the API token is unknown, revoked or expired")
     user = session.get(User, row.user_id)
     tenant = session.get(Tenant, row.tenant_id)
@@ -64,6 +73,6 @@ def authenticate_token(session: Session, token: str) -> tuple[User, Principal]:
     return user, principal
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC.
+def as_aware(moment: datetime) -> datetime:
+    """``moment`` with its time zone: SQLite returns naive datetimes for aware columns, stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -22,6 +22,8 @@ class UserPreference(TenantScoped, Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"))
     #: One of :data:`xrm_core.ui.i18n.LOCALES`, or ``None`` for the browser's Accept-Language.
     locale: Mapped[str | None] = mapped_column(String(10))
+    #: An IANA time zone (``Europe/Paris``) the user's dates are shown in; ``None``: the tenant's.
+    time_zone: Mapped[str | None] = mapped_column(String(63))
 
 
 class ViewScope(enum.StrEnum):

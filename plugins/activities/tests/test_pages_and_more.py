@@ -137,3 +137,14 @@ def test_demo_data_goes_to_the_demo_staff_once(xrm_client, xrm_tenant, xrm_sessi
     assert xrm_session.scalar(select(func.count()).select_from(Task)) == 9
     assert xrm_session.scalar(select(func.count()).select_from(Meeting)) == 4
     assert xrm_session.scalar(select(func.count()).select_from(TimeEntry)) == 1
+
+
+def test_my_day_follows_the_users_own_time_zone(xrm_client, xrm_clock):
+    xrm_clock.set(datetime(2026, 3, 24, 20, tzinfo=UTC))  # already the 25th, 09:00, in Auckland
+    xrm_client.post(TASKS, json={"title": "Auckland morning call", "due_on": "2026-03-25"})
+    assert "Auckland morning call" not in xrm_client.get("/activities/").get_data(as_text=True)  # the tenant: UTC
+    saved = xrm_client.post("/account/preferences", data={"time_zone": "Pacific/Auckland"})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert "Auckland morning call" in xrm_client.get("/activities/").get_data(as_text=True)
+    week = xrm_client.get("/activities/calendar").get_data(as_text=True)
+    assert "Pacific/Auckland" in week and '<tr aria-current="date"><td>Wed 25 Mar' in week

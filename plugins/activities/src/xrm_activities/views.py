@@ -1,7 +1,7 @@
 """The plugin's web pages under ``/activities/`` and the public calendar feed.
 
-Days and times are shown on the tenant's clock. Every page reads through the request's
-permission-scoped session: a board shows only the tasks the user may see.
+Days and times are shown on the user's clock (their own time zone, else the tenant's). Every page
+reads through the request's permission-scoped session: a board shows only the tasks the user may see.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from .service import (
     meetings_between,
     overdue_tasks,
     schedule_meeting,
-    tenant_zone,
     update_task,
 )
 from .timesheets import week_of, weekly_timesheet
@@ -37,7 +36,7 @@ feeds = xrm.PublicBlueprint("activities_feeds", __name__, url_prefix="/activitie
 def _context():
     session = xrm.db_session()
     principal = xrm.principal_of(session)
-    zone_name = tenant_zone(session)
+    zone_name = xrm.user_time_zone(session)
     return session, principal, zone_name, recurrence.zone(zone_name)
 
 

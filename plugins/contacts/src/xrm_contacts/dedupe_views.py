@@ -70,6 +70,6 @@ def dismiss(pair_id: int):
     flash(_("Marked as not duplicates."))
     return redirect(url_for(".index"))
 
-NAVIGATION = [xrm.NavEntry("contacts.duplicates", label="Duplicates", url="/contacts/duplicates/", order=52)]
+NAVIGATION = [xrm.NavEntry("contacts.duplicates", label=xrm.lazy_gettext("Duplicates"), url="/contacts/duplicates/", order=52)]
 #: The queue's API and pages, for ``xrm_blueprints``.
 BLUEPRINTS = [dedupe_api.blueprint, blueprint]

@@ -102,6 +102,6 @@ def download(segment_id: int, fmt: str):
     return Response(export(session, segment, fmt), mimetype=FORMATS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="segment-{segment.id}.{fmt}"'})
 
-NAVIGATION = [xrm.NavEntry("contacts.segments", label="Segments", url="/contacts/segments/", order=51)]
+NAVIGATION = [xrm.NavEntry("contacts.segments", label=xrm.lazy_gettext("Segments"), url="/contacts/segments/", order=51)]
 #: The segments' API and pages, for ``xrm_blueprints``.
 BLUEPRINTS = [segments_api.blueprint, blueprint]

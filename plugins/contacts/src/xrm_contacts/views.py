@@ -29,7 +29,7 @@ from .schemas import (
 
 blueprint = Blueprint("contacts_pages", __name__, template_folder="templates", url_prefix="/contacts")
 
-NAVIGATION = [xrm.NavEntry("contacts.people", label="Contacts", url="/contacts/", order=50)]
+NAVIGATION = [xrm.NavEntry("contacts.people", label=xrm.lazy_gettext("Contacts"), url="/contacts/", order=50)]
 #: The form fields of a person, in the order of the form.
 PERSON_FIELDS = ("prefix", "given_name", "family_name", "display_name", "job_title", "organization_id",
                  "preferred_channel", "preferred_language", "birthday", "tags", "notes")

@@ -1,0 +1,1 @@
+"""Collaboration on every record: comments with @mentions, followers, assignment, department shares, history."""
