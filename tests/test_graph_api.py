@@ -164,6 +164,16 @@ def test_relationship_types_are_listed_and_defined_by_tenant_administrators(worl
                                 headers=ids["globex_admin"]), 404)
     assert graph_rows(platform) == before
 
+    # Deleting: not by a reader, not across tenants, not while relationships use the type.
+    assert_problem(client.delete("/api/v1/relationship-types/supplies", headers=reader), 403)
+    assert_problem(client.delete("/api/v1/relationship-types/supplies", headers=ids["globex_admin"]), 404)
+    in_use = assert_problem(client.delete("/api/v1/relationship-types/employs", headers=ids["admin"]), 409)
+    assert "1 relationship(s) use it" in in_use["detail"]
+    assert graph_rows(platform) == before
+    assert client.delete("/api/v1/relationship-types/supplies", headers=ids["admin"]).status_code == 204
+    assert [t["code"] for t in client.get("/api/v1/relationship-types", headers=ids["admin"]).get_json()["items"]] == [
+        "employs", "knows"]
+
 
 def test_bad_relationship_types_are_422_or_409(world, client):
     platform, ids = world

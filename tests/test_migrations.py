@@ -2,11 +2,13 @@
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from xrm_core import migrate, schema  # noqa: F401
+from xrm_core import migrate, schema, tenants  # noqa: F401
 from xrm_core.db import Model
 from xrm_core.errors import MigrationError
+from xrm_core.identity.bootstrap import ADMINISTRATOR, ensure_administrator
+from xrm_core.identity.models import Role, RoleGrant
 
 #: The core's own tables (every model module is loaded by xrm_core.schema), plus Alembic's.
 CORE_TABLES = {t.name for t in Model.metadata.sorted_tables if t.name.startswith("core_")} | {"alembic_version"}
@@ -121,3 +123,23 @@ def test_downgrading_an_unknown_branch_is_refused(make_platform):
     platform = make_platform("notes")
     with pytest.raises(MigrationError, match="no migrations are installed for 'sales'"):
         migrate.downgrade(platform, "sales")
+
+
+def test_existing_administrator_roles_get_the_plugin_permissions(make_platform):
+    platform = make_platform()
+    migrate.upgrade(platform)
+    with platform.db.transaction(all_tenants=True) as session:
+        tenant_id = tenants.create_tenant(session, "acme", "ACME").id
+    with platform.db.transaction(tenant_id) as session:
+        ensure_administrator(session, platform, "admin@acme.test", None)
+    migrate.downgrade(platform, "core", "core_0019")  # as the role was before the permission existed
+
+    def plugin_grants() -> list[tuple[str, str]]:
+        with platform.db.session(tenant_id) as session:
+            return sorted((grant.permission, grant.scope.value) for grant in session.scalars(
+                select(RoleGrant).join(Role).where(Role.name == ADMINISTRATOR,
+                                                   RoleGrant.permission.startswith("core.plugin."))))
+
+    assert plugin_grants() == []
+    migrate.upgrade(platform)
+    assert plugin_grants() == [(f"core.plugin.{action}", "tenant") for action in ("create", "delete", "read", "update")]

@@ -460,7 +460,7 @@ def plugins_purge(info: ScriptInfo, name: str, tenant_slug: str, yes: bool) -> N
 
 @cli.group("events")
 def events_group() -> None:
-    """The event log and the dead-letter list: list, failed, retry, replay."""
+    """The event log and the dead-letter list: list, failed, retry, discard, replay."""
 
 
 def _since(value: str | None):
@@ -522,6 +522,17 @@ def events_retry(info: ScriptInfo, delivery_id: int) -> None:
     with platform.db.transaction(all_tenants=True) as session:
         deadletter.retry(session, delivery_id)
     out.print(f"Delivery {delivery_id} queued again")
+
+
+@events_group.command("discard")
+@click.argument("delivery_id", type=int)
+@pass_info
+def events_discard(info: ScriptInfo, delivery_id: int) -> None:
+    """Drop failed delivery DELIVERY_ID (from 'xrm events failed') for good; the event stays in the log."""
+    platform = platform_of(info)
+    with platform.db.transaction(all_tenants=True) as session:
+        deadletter.discard(session, delivery_id)
+    out.print(f"Delivery {delivery_id} discarded")
 
 
 @events_group.command("replay")

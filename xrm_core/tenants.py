@@ -153,6 +153,26 @@ def disable_plugin(platform: Platform, session: Session, tenant: Tenant, name: s
     _audit(session, tenant, actor, "plugin.disabled", plugin=name)
 
 
+def change_settings(
+    platform: Platform, session: Session, tenant: Tenant, name: str, raw: dict[str, Any], actor: str = "cli"
+) -> list[str]:
+    """Replace the settings of the enabled plugin ``name`` with ``raw``, validated; return the changed keys.
+
+    :raises marshmallow.ValidationError: naming the offending setting (nothing is changed).
+    """
+    row = plugin_states(session, tenant).get(name)
+    if row is None or not row.enabled:
+        raise Conflict(f"plugin {name!r} is not enabled for tenant {tenant.slug!r}")
+    settings = validated_settings(platform, name, raw)
+    old = row.settings or {}
+    changed = sorted(key for key in set(old) | set(settings) if old.get(key) != settings.get(key))
+    if changed:
+        row.settings = settings
+        # Only the names: a setting may be a secret (an API key) that must not sit in the audit log.
+        _audit(session, tenant, actor, "plugin.settings_changed", plugin=name, settings=changed)
+    return changed
+
+
 def purge_plugin(
     platform: Platform, session: Session, tenant: Tenant, name: str, archive_dir: Path, actor: str = "cli"
 ) -> Path:

@@ -5,13 +5,13 @@ Every answer goes through the request's permission-scoped session: a party the c
 is a 404 when named, and is left out of (never walked through by) neighbours, neighbourhoods and
 paths. Changing a party's roles needs ``core.party.update`` on it; creating, changing or ending a
 relationship needs ``core.party.link`` on both ends; defining relationship types needs
-``core.relationship_type.create`` / ``.update`` (tenant administrators). A broken graph rule (an
+``core.relationship_type.create`` / ``.update`` / ``.delete`` (tenant administrators). A broken graph rule (an
 end the type does not admit, an unknown role or type, inverted dates) is a 422 naming the field.
 
 Routes (under ``/api/v1``)::
 
     GET/POST   /parties/<id>/roles              POST /parties/<id>/roles/<role_id>/end
-    GET/POST   /relationship-types              PATCH /relationship-types/<code>
+    GET/POST   /relationship-types              PATCH/DELETE /relationship-types/<code>
     POST       /relationships                   GET/PATCH /relationships/<id>   POST .../<id>/end
     GET        /parties/<id>/neighbours         GET /parties/<id>/neighbourhood   GET /paths
     GET        /parties/<id>/360                GET /parties/<id>/panels/<panel>
@@ -55,6 +55,7 @@ from ..graph.service import (
     RoleCatalogue,
     add_role,
     define_relationship_type,
+    delete_relationship_type,
     end_relationship,
     relate,
 )
@@ -494,6 +495,22 @@ class RelationshipTypeItem(MethodView):
             raise ValidationError({"to_kinds": ["A symmetric type must admit the same kinds and roles at both ends."]})
         session.commit()
         return definition
+
+    @blueprint.response(204)
+    def delete(self, code: str):
+        """Delete a tenant-defined type no relationship uses (core.relationship_type.delete).
+
+        A type in use is a 409 saying how many relationships use it; a plugin's type is a 403.
+        """
+        require_admin("delete")
+        session = web.db_session()
+        definition = session.scalar(select(RelationshipTypeDef).where(RelationshipTypeDef.code == code))
+        if definition is None:
+            raise NotFound(f"There is no relationship type {code!r} here.")
+        if definition.source != "tenant":
+            raise PermissionDenied(f"relationship type {code!r} belongs to {definition.source}: it stays")
+        delete_relationship_type(session, definition)
+        session.commit()
 
 
 # -- relationships ----------------------------------------------------------------------------------

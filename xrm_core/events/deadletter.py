@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, delete, exists, insert, select, update
 
 from ..db import utcnow
 from ..errors import NotFound, XrmError
@@ -78,16 +78,30 @@ def failed(session: Session, tenant_id: int | None = None, limit: int = 1000) ->
 
 def retry(session: Session, delivery_id: int) -> None:
     """Put a dead-lettered delivery back in the queue, with a fresh count of attempts."""
+    _dead_letter(session, delivery_id)
+    session.execute(
+        update(_D).where(_D.c.id == delivery_id)
+        .values(status=PENDING, attempts=0, next_attempt_at=utcnow(), queued_at=None, updated_at=utcnow())
+    )
+
+
+def discard(session: Session, delivery_id: int) -> None:
+    """Drop a dead-lettered delivery for good: its subscriber will never receive that event.
+
+    The event stays in the event log (and can be replayed to the subscriber later).
+    """
+    _dead_letter(session, delivery_id)
+    session.execute(delete(_D).where(_D.c.id == delivery_id, _D.c.status == DEAD))
+
+
+def _dead_letter(session: Session, delivery_id: int) -> None:
+    """Refuse a delivery that is not in the session tenant's dead-letter list."""
     row = session.execute(select(_D.c.id, _D.c.status, _D.c.tenant_id).where(_D.c.id == delivery_id)).first()
     scope = session.info.get("tenant_id")
     if row is None or (scope is not None and row.tenant_id != scope):
         raise NotFound(f"no delivery {delivery_id}")
     if row.status != DEAD:
         raise XrmError(f"delivery {delivery_id} is not in the dead-letter list (it is {row.status})")
-    session.execute(
-        update(_D).where(_D.c.id == delivery_id)
-        .values(status=PENDING, attempts=0, next_attempt_at=utcnow(), queued_at=None, updated_at=utcnow())
-    )
 
 
 def replay(bus: EventBus, session: Session, tenant_id: int, subscriber: str, since: datetime) -> int:

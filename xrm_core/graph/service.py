@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..contributions import PartyRole, RelationshipType
@@ -357,6 +357,33 @@ def sync_relationship_types(session: Session, platform: Platform) -> list[str]:
         written.append(contributed.name)
     session.flush()
     return written
+
+
+def count_relationships_of_type(session: Session, definition: RelationshipTypeDef) -> int:
+    """How many relationships of the tenant (past, present or future) are of this type, whoever may see them.
+
+    A Core statement with an explicit tenant condition: the count guards data the caller may not
+    see, so it must not be narrowed to what the caller's session reads.
+    """
+    table = Relationship.__table__
+    statement = select(func.count()).select_from(table).where(
+        table.c.tenant_id == definition.tenant_id, table.c.type_id == definition.id)
+    return session.connection().execute(statement).scalar_one()
+
+
+def delete_relationship_type(session: Session, definition: RelationshipTypeDef) -> None:
+    """Delete a tenant-defined relationship type that no relationship uses.
+
+    :raises Conflict: the type belongs to a plugin (it is kept in step with it), or relationships
+        use it (the message says how many; their history must not lose its meaning).
+    """
+    if definition.source != "tenant":
+        raise Conflict(f"relationship type {definition.code!r} belongs to {definition.source}: it cannot be deleted")
+    using = count_relationships_of_type(session, definition)
+    if using:
+        raise Conflict(f"relationship type {definition.code!r} cannot be deleted: {using} relationship(s) use it")
+    session.delete(definition)
+    session.flush()
 
 
 # -- relationships ----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ CORE_ADMIN = {
     "core.workflow": "workflows",
     "core.business_calendar": "business-hours calendars",
     "core.support_access": "platform operators' support access",
+    "core.plugin": "plugins enabled for the tenant and their settings",
 }
 
 

@@ -3,8 +3,18 @@
 from html import escape
 
 import xrm_sdk as xrm
+from marshmallow import Schema, fields, validate
 
 MANIFEST = xrm.Manifest(name="showcase", title="Showcase", description="Panels and search for the UI tests.")
+
+
+class ShowcaseSettings(Schema):
+    """One setting of each kind the admin console's generated form renders."""
+
+    ticket_prefix = fields.String(load_default="T-", validate=validate.Length(min=1, max=5))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=5, max=100))
+    colour = fields.String(load_default="blue", validate=validate.OneOf(["blue", "green"], labels=["Blue", "Green"]))
+    show_closed = fields.Boolean(load_default=False)
 
 
 class PanelBroke(RuntimeError):
@@ -39,3 +49,8 @@ def xrm_search(query, limit):
         xrm.SearchHit("showcase.ticket.8", title="Off-site link", url="https://elsewhere.example/", score=0.5),
     ]
     return hits[:limit]
+
+
+@xrm.hookimpl
+def xrm_settings_schema():
+    return ShowcaseSettings

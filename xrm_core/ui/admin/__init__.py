@@ -73,3 +73,14 @@ def index():
 
 # Each section registers its routes on import; keep one line per section module.
 from . import audit_log  # noqa: E402,F401  (the audit log)
+from . import plugins  # noqa: E402,F401  (plugins enabled here and their settings)
+from . import workflows  # noqa: E402,F401  (workflows: editor, versions, dry run, backtest, runs)
+from . import custom_fields  # noqa: E402,F401  (custom fields of parties and plugins' records)
+from . import relationship_types  # noqa: E402,F401  (relationship types)
+from . import webhooks  # noqa: E402,F401  (webhook subscriptions and their deliveries)
+from . import dead_letters  # noqa: E402,F401  (failed deliveries: retry, discard)
+from . import tokens  # noqa: E402,F401  (every user's API tokens, revocation)
+from . import users  # noqa: E402,F401  (users: department, roles, language, deactivation)
+from . import roles  # noqa: E402,F401  (roles and their grants)
+from . import departments  # noqa: E402,F401  (the department tree)
+from . import teams  # noqa: E402,F401  (teams and their members)
