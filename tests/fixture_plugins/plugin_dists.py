@@ -54,4 +54,5 @@ DISTS = {
     "rival": _dist("rival", "xrm_fx_misc.rival"),
     "bookings": _dist("bookings", "xrm_fx_bookings.plugin"),
     "faultypanels": _dist("faultypanels", "xrm_fx_bookings.faulty"),
+    "board": _dist("board", "xrm_fx_board.plugin"),
 }

@@ -119,26 +119,35 @@ def test_workflow_actions_move_and_assign(xrm_client, setup, xrm_session, xrm_ev
     assert xrm_session.get(Opportunity, opportunity["id"]).department_id == department.id == assigned["department_id"]
 
 
-def test_the_board_shows_the_stages_and_moves_with_buttons(xrm_client, setup):
+def test_the_board_moves_through_the_stage_service_and_a_refusal_names_the_required_fields(xrm_client, setup,
+                                                                                           xrm_events):
     customer_id, pipeline_id, stages = setup
     opportunity = create(xrm_client, customer_id, pipeline_id, title="Board deal")
-    page = xrm_client.get(f"/sales/pipelines/{pipeline_id}/board")
+    board = f"/sales/pipelines/{pipeline_id}/board"
+    page = xrm_client.get(board)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Board deal" in html and "Proposal" in html and "Requires: amount, expected_close_date" in html
-    assert f'name="stage_id" value="{stages["Proposal"]}"' in html
-    refused = xrm_client.post(f"/sales/opportunities/{opportunity['id']}/move",
-                              data={"stage_id": stages["Proposal"], "back": "board"})
-    assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/sales/pipelines/{pipeline_id}/board")
-    assert "Not moved: amount: Required" in xrm_client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert f'<option value="{stages["Proposal"]}">Proposal</option>' in html
+    assert 'data-board-column="{}"'.format(stages["Won"]) not in html  # closed from the opportunity's page
+    xrm_events.clear()
+    refused = xrm_client.post(f"{board}/move", data={"card": opportunity["id"], "column": stages["Proposal"]},
+                              headers={"Accept": "application/json"})
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"amount", "expected_close_date"}
+    assert refused.get_json()["detail"].startswith("Not moved: amount: Required to enter the stage 'Proposal'.")
+    assert "Not moved: amount: Required" in xrm_client.post(f"{board}/move", data={
+        "card": opportunity["id"], "column": stages["Proposal"]}).get_data(as_text=True)
+    assert xrm_events == []
     changed = xrm_client.patch(f"{API}/opportunities/{opportunity['id']}",
                                json={"amount": "10", "expected_close_date": "2026-12-01"},
                                headers={"If-Match": opportunity["etag"]})
     assert changed.status_code == 200, changed.get_json()
-    xrm_client.post(f"/sales/opportunities/{opportunity['id']}/move", data={"stage_id": stages["Proposal"], "back": "board"})
+    moved = xrm_client.post(f"{board}/move", data={"card": opportunity["id"], "column": stages["Proposal"]})
+    assert moved.status_code == 303 and moved.headers["Location"].endswith(board)
     assert xrm_client.get(f"{API}/opportunities/{opportunity['id']}").get_json()["stage_id"] == stages["Proposal"]
+    assert [e.type for e in xrm_events] == ["sales.opportunity.stage_changed"]
     index = xrm_client.get("/sales/").get_data(as_text=True)
-    assert "Board deal" in index and f"/sales/pipelines/{pipeline_id}/board" in index
+    assert "Board deal" in index and board in index
 
 
 def test_default_pipeline_is_created_once(xrm_session):

@@ -55,17 +55,44 @@ def index():
                            pipelines=pipelines, may_create=allowed(session, "sales.opportunity.create"))
 
 
-@blueprint.get("/pipelines/<int:pipeline_id>/board")
-def board(pipeline_id: int):
-    """The pipeline's open stages as columns of the opportunities the user may see."""
-    session = xrm.db_session()
+def _pipeline(session, pipeline_id: int) -> Pipeline:
     require(session, "sales.pipeline.read")
-    pipeline = session.get(Pipeline, pipeline_id) or abort(404)
-    found = session.scalars(select(Opportunity).where(Opportunity.pipeline_id == pipeline.id,
-                                                      Opportunity.status == "open").order_by(Opportunity.id)).all()
-    columns = [(stage, [o for o in found if o.stage_id == stage.id]) for stage in pipeline.open_stages]
-    return render_template("sales/board.html", pipeline=pipeline, columns=columns,
-                           closing=[s for s in pipeline.stages if s.outcome])
+    pipeline = session.get(Pipeline, pipeline_id)
+    if pipeline is None:
+        raise xrm.NotFound(_("No pipeline %(id)s.", id=pipeline_id))
+    return pipeline
+
+
+def _board_columns(session, pipeline_id: int) -> list[xrm.BoardColumn]:
+    """The pipeline's open stages; opportunities are won or lost from their own page (with a reason)."""
+    return [xrm.BoardColumn(stage.id, stage.name, badge=f"{int(stage.probability)} %", description=_(
+        "Requires: %(fields)s", fields=", ".join(stage.required_fields)) if stage.required_fields else "")
+        for stage in _pipeline(session, pipeline_id).open_stages]
+
+
+def _board_cards(session, pipeline_id: int) -> list[xrm.BoardCard]:
+    """The pipeline's open opportunities the user may see (with their customer when the user may see it too)."""
+    found = session.scalars(select(Opportunity).where(Opportunity.pipeline_id == pipeline_id,
+                                                      Opportunity.status == "open").order_by(Opportunity.id))
+    return [xrm.BoardCard(o.id, o.stage_id, o.title, url=url_for(".show_opportunity", opportunity_id=o.id), details=[
+        " · ".join(([o.customer.display_name] if o.customer else []) + [
+            f"{o.amount if o.amount is not None else '—'} {o.currency}"])]) for o in found]
+
+
+def _board_move(session, card: str, column: str, pipeline_id: int) -> None:
+    """The stage change of the API (``opportunities.move_stage``): required fields, events, rights."""
+    opportunity = session.get(Opportunity, int(card)) if card.isdigit() else None
+    if opportunity is None or opportunity.pipeline_id != pipeline_id:
+        raise xrm.NotFound(_("No opportunity %(id)s on this board.", id=card))
+    opportunities.move_stage(session, opportunity, opportunities.stage_of(session, int(column)))
+
+
+#: ``/sales/pipelines/<id>/board`` (endpoint ``sales.board``) and its moves.
+BOARD = xrm.Board(
+    "board", title=lambda session, pipeline_id: _("Board: %(name)s", name=_pipeline(session, pipeline_id).name),
+    columns=_board_columns, cards=_board_cards, move=_board_move, permission="sales.opportunity.update",
+    crumbs=lambda session, pipeline_id: [(_("Opportunities"), url_for(".index"))])
+BOARD.register(blueprint, "/pipelines/<int:pipeline_id>/board")
 
 
 @blueprint.route("/opportunities/new", methods=["GET", "POST"])
@@ -121,11 +148,10 @@ def show_opportunity(opportunity_id: int):
 
 @blueprint.post("/opportunities/<int:opportunity_id>/move")
 def move(opportunity_id: int):
-    """Move to the stage posted (from the board or the opportunity's page); back where the user was."""
+    """Move to the stage posted on the opportunity's page (closing ones with the reason); back to the page."""
     session = xrm.db_session()
     opportunity = session.get(Opportunity, opportunity_id) or abort(404)
-    back = url_for(".board", pipeline_id=opportunity.pipeline_id) if request.form.get("back") == "board" else url_for(
-        ".show_opportunity", opportunity_id=opportunity.id)
+    back = url_for(".show_opportunity", opportunity_id=opportunity.id)
     try:
         stage = opportunities.stage_of(session, int(request.form.get("stage_id", "0")))
         opportunities.move_stage(session, opportunity, stage, reason=request.form.get("reason", ""))
