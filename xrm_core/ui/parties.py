@@ -34,7 +34,7 @@ from ..identity.fieldsecurity import unreadable_fields
 from ..identity.models import Department
 from ..identity.scoping import can
 from ..models import User
-from . import export
+from . import export, graph_view
 from .forms import PartyForm
 from .listing import BUILTIN_COLUMNS, SORTS, parse_view
 from .saved_views import visible_views
@@ -183,6 +183,7 @@ def show(party_id: int):
         panels=view.panels,
         timeline=timeline,
         may_edit=can(session, current_principal(), "update", party),
+        graph=graph_view.page_context(party.id, request.args),
     )
 
 
