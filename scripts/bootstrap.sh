@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Create .venv in the repository root and install the whole workspace into it, editable:
-# the core (with its test extra), the SDK, every plugins/*/ and sdk/examples/*/ that has a
-# pyproject.toml. Idempotent and quick on re-runs: nothing is reinstalled while the stamp file
-# is newer than every pyproject.toml (and this script) and the set of projects is unchanged.
+# the core (with its test extra), the SDK and every plugins/*/ that has a pyproject.toml. The SDK's
+# example plugins (sdk/examples/*/) are NOT installed: `make run` enables every installed plugin, and
+# the examples are teaching material, not features. Their packages are only made importable (a .pth
+# file, for their tests and the import contracts); without a .dist-info the platform never discovers
+# them, and their tests load them from a temporary site folder (sdk/examples/conftest.py).
+# Idempotent and quick on re-runs: nothing is reinstalled while the stamp file is newer than every
+# pyproject.toml (and this script) and the set of projects is unchanged.
 #
 #   scripts/bootstrap.sh            # create/refresh .venv
 #   XRM_BOOTSTRAP_FORCE=1 scripts/bootstrap.sh   # reinstall regardless of the stamp
@@ -64,7 +68,7 @@ make_venv() {
 shopt -s nullglob
 projects=(".[test]" "./sdk")
 pyprojects=("pyproject.toml" "sdk/pyproject.toml")
-for dir in plugins/*/ sdk/examples/*/; do
+for dir in plugins/*/; do
     if [[ -f "${dir}pyproject.toml" ]]; then
         projects+=("./${dir%/}")
         pyprojects+=("${dir}pyproject.toml")
@@ -97,3 +101,10 @@ if needs_install; then
     printf '%s\n' "$wanted" >"$STAMP"
     say "done"
 fi
+
+# The example plugins' source folders on the path (cheap, so refreshed every time).
+site_packages="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+shopt -s nullglob
+examples=("$ROOT"/sdk/examples/*/src)
+shopt -u nullglob
+printf '%s\n' "${examples[@]}" >"$site_packages/xrm-sdk-examples.pth"

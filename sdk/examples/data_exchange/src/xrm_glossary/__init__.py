@@ -1,0 +1,1 @@
+"""SDK example ``glossary``: its records imported and exported by the core, in any format, plus one more format."""

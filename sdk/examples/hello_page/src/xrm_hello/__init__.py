@@ -1,0 +1,1 @@
+"""SDK example ``hello``: the smallest plugin with a page of its own."""

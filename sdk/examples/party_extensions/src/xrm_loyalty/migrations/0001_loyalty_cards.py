@@ -1,0 +1,43 @@
+"""The loyalty_cards table: the first revision of the plugin's own Alembic branch."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "loyalty_0001"
+down_revision = None
+branch_labels = ("loyalty",)
+depends_on = "core_0004"
+
+
+def upgrade():
+    op.create_table(
+        "loyalty_cards",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("owner_user_id", sa.Integer(), nullable=True),
+        sa.Column("owner_team_id", sa.Integer(), nullable=True),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("party_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(20), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("newsletter", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["core_tenants.id"],
+                                name=op.f("fk_loyalty_cards_tenant_id_core_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["owner_user_id"], ["core_users.id"],
+                                name=op.f("fk_loyalty_cards_owner_user_id_core_users"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["owner_team_id"], ["core_teams.id"],
+                                name=op.f("fk_loyalty_cards_owner_team_id_core_teams"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["department_id"], ["core_departments.id"],
+                                name=op.f("fk_loyalty_cards_department_id_core_departments"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["party_id"], ["core_parties.id"],
+                                name=op.f("fk_loyalty_cards_party_id_core_parties"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_loyalty_cards")),
+        sa.UniqueConstraint("tenant_id", "party_id", name=op.f("uq_loyalty_cards_tenant_id_party_id")),
+        sa.UniqueConstraint("tenant_id", "number", name=op.f("uq_loyalty_cards_tenant_id_number")),
+    )
+    for column in ("tenant_id", "owner_user_id", "owner_team_id", "department_id"):
+        op.create_index(op.f(f"ix_loyalty_cards_{column}"), "loyalty_cards", [column])
+
+
+def downgrade():
+    op.drop_table("loyalty_cards")

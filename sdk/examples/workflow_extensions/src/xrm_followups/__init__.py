@@ -1,0 +1,1 @@
+"""SDK example ``followups``: extending workflows (an action, a trigger) and running a periodic job."""

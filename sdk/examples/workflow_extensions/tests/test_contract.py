@@ -1,0 +1,7 @@
+"""The platform's rules for every plugin, from the SDK's conformance kit."""
+
+from xrm_sdk.testing import PluginContractTests
+
+
+class TestContract(PluginContractTests):
+    plugin = "followups"
