@@ -41,6 +41,7 @@ from xrm_core.contributions import (
     WorkflowTrigger,
 )
 from xrm_core.customfields.listing import CustomFieldListing, ListPredicate
+from xrm_core.dataio.formats import FileRejected, RowProblem
 from xrm_core.dataio.targets import ImportField, ImportTarget
 from xrm_core.customfields.mixin import HasCustomFields
 from xrm_core.customfields.service import clean_values as clean_custom_values
@@ -57,10 +58,13 @@ from xrm_core.tenancy import TenantScoped
 from xrm_core.web import current_tenant, db_session
 
 from ._deprecation import Deprecated, deprecated_names
+from .boards import Board, BoardCard, BoardColumn
+from .collaboration import collaboration_panel
 from .commands import command_platform, command_tenants, tenant_transaction
 from .consent import CONTACT_CHANNELS, may_contact
-from .directory import Department, Team, TeamMember, User, act_as_user, tenant_time_zone
+from .directory import Department, Team, TeamMember, User, act_as_user, tenant_time_zone, user_time_zone
 from .facts import PARTY_FACT_TYPES, PartyFact, party_facts
+from .i18n import gettext, lazy_gettext, ngettext
 from .notifications import Notification, NotificationError, notify
 from .parties import (
     Party,
@@ -77,6 +81,7 @@ from .parties import (
 )
 from .public import PublicBlueprint, public_session, rate_limit
 from .selection import custom_field_condition, custom_field_types, json_array_includes
+from .settings import plugin_settings
 from .signing import InvalidSignedToken, read_signed_token, sign_token
 
 __version__ = _version("xrm-sdk")
@@ -90,6 +95,9 @@ __all__ = [
     "HOOKSPEC_VERSION",
     "PARTY_FACT_TYPES",
     "ApiBlueprint",
+    "Board",
+    "BoardCard",
+    "BoardColumn",
     "BusinessCalendar",
     "Conflict",
     "CustomFieldListing",
@@ -100,6 +108,7 @@ __all__ = [
     "EventError",
     "EventHandler",
     "EventType",
+    "FileRejected",
     "HasCustomFields",
     "InvalidSignedToken",
     "ImportField",
@@ -128,6 +137,7 @@ __all__ = [
     "RecordSchema",
     "Relationship",
     "RelationshipType",
+    "RowProblem",
     "Schema",
     "SearchHit",
     "Subject",
@@ -144,6 +154,7 @@ __all__ = [
     "business_calendar",
     "check_etag",
     "clean_custom_values",
+    "collaboration_panel",
     "command_platform",
     "command_tenants",
     "create_party",
@@ -155,12 +166,16 @@ __all__ = [
     "end_relationship",
     "get_for_update",
     "get_or_404",
+    "gettext",
     "hookimpl",
     "json_array_includes",
+    "lazy_gettext",
     "may_contact",
     "merge_parties",
+    "ngettext",
     "notify",
     "party_facts",
+    "plugin_settings",
     "principal_of",
     "protected_fields",
     "public_session",
@@ -175,5 +190,6 @@ __all__ = [
     "sign_token",
     "tenant_time_zone",
     "tenant_transaction",
+    "user_time_zone",
     "utcnow",
 ]

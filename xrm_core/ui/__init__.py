@@ -14,7 +14,7 @@ from flask import Flask
 def init_ui(app: Flask) -> None:
     """Register the UI's blueprints, languages and template context on ``app``."""
     # Imported here, not at the top: xrm_core.schema imports .models while the core is loading.
-    from . import admin, bulk, dashboards, notifications, parties, saved_views, session, shell
+    from . import admin, bulk, dashboards, graph_view, notifications, parties, saved_views, session, shell
     from .i18n import init_i18n
 
     init_i18n(app)
@@ -24,6 +24,13 @@ def init_ui(app: Flask) -> None:
                                  unread_notifications=notifications.unread_notifications,
                                  bell_refresh_seconds=notifications.BELL_REFRESH_SECONDS,
                                  department_home=dashboards.own_home, admin_sections=admin.open_sections)
+    from . import collaboration  # the panel of comments, follows and history on record pages
+    app.jinja_env.globals["collaboration_panel"] = collaboration.collaboration_panel
+    app.register_blueprint(collaboration.blueprint)
     for blueprint in (shell.blueprint, parties.blueprint, bulk.blueprint, saved_views.blueprint,
                       notifications.blueprint, dashboards.blueprint, admin.blueprint):
         app.register_blueprint(blueprint)
+    app.register_blueprint(graph_view.blueprint)
+    from . import preferences, tokens  # the user's own account pages
+    app.register_blueprint(tokens.blueprint)
+    app.register_blueprint(preferences.blueprint)
