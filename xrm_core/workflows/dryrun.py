@@ -67,24 +67,27 @@ def dry_run(session: Session, platform: Any, workflow: Workflow, version: Workfl
         savepoint.rollback()
 
 
+def matching_events(session: Session, workflow: Workflow, limit: int) -> list[OutboxEvent]:
+    """The last ``limit`` events of the log the workflow's trigger matches, newest first (none if not event-triggered)."""
+    if workflow.trigger_kind not in EVENT_KINDS or not workflow.trigger_pattern:
+        return []
+    pattern = workflow.trigger_pattern
+    prefix = pattern[:min((pattern.index(c) for c in "*?[" if c in pattern), default=len(pattern))]
+    query = select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(limit * SCAN_FACTOR)
+    if prefix:
+        query = query.where(OutboxEvent.type.startswith(prefix, autoescape=True))
+    return [row for row in session.scalars(query).all() if fnmatchcase(row.type, pattern)][:limit]
+
+
 def backtest(session: Session, platform: Any, workflow: Workflow, version: WorkflowVersion,
              limit: int = 20) -> list[dict[str, Any]]:
     """Dry-run ``version`` against the last ``limit`` events its trigger matches, newest first."""
     if workflow.trigger_kind not in EVENT_KINDS or not workflow.trigger_pattern:
         raise Conflict(f"workflow {workflow.name!r} is started by a {workflow.trigger_kind} trigger, not by events:"
                        " there is nothing to backtest it against")
-    pattern = workflow.trigger_pattern
-    prefix = pattern[:min((pattern.index(c) for c in "*?[" if c in pattern), default=len(pattern))]
-    query = select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(limit * SCAN_FACTOR)
-    if prefix:
-        query = query.where(OutboxEvent.type.startswith(prefix, autoescape=True))
     report = []
-    for row in session.scalars(query).all():
-        if not fnmatchcase(row.type, pattern):
-            continue
+    for row in matching_events(session, workflow, limit):
         event = Event.from_row(row)
         report.append({"event_id": event.id, "type": event.type, "occurred_at": event.occurred_at.isoformat(),
                        **dry_run(session, platform, workflow, version, event)})
-        if len(report) == limit:
-            break
     return report

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import timedelta
-from fnmatch import fnmatchcase
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -30,7 +29,6 @@ from ...events.envelope import Event
 from ...events.models import OutboxEvent
 from ...identity.authentication import current_principal
 from ...workflows import dryrun, service
-from ...workflows.engine import EVENT_KINDS
 from ...workflows.models import CUT, Workflow, WorkflowRun, WorkflowStep, WorkflowVersion
 from . import blueprint, requires, section
 from . import workflow_form as wf
@@ -329,19 +327,6 @@ def workflow_version(workflow_id: int, number: int):
 # -- dry run and backtest -------------------------------------------------------------------------
 
 
-def _matching_events(workflow: Workflow) -> list[OutboxEvent]:
-    """The last events of the log the workflow's trigger matches (samples for a dry run)."""
-    if workflow.trigger_kind not in EVENT_KINDS or not workflow.trigger_pattern:
-        return []
-    pattern = workflow.trigger_pattern
-    prefix = pattern[:min((pattern.index(c) for c in "*?[" if c in pattern), default=len(pattern))]
-    query = select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(SAMPLE_EVENTS * dryrun.SCAN_FACTOR)
-    if prefix:
-        query = query.where(OutboxEvent.type.startswith(prefix, autoescape=True))
-    rows = [row for row in web.db_session().scalars(query) if fnmatchcase(row.type, pattern)]
-    return rows[:SAMPLE_EVENTS]
-
-
 class SampleEventRefused(ValueError):
     """A pasted sample event cannot be used; the message names the problem."""
 
@@ -390,7 +375,8 @@ def workflow_dry_run(workflow_id: int):
             error = str(exc)
         session.rollback()  # a dry run keeps nothing; neither does this request
     return render_template("admin/workflows/dry_run.html", workflow=workflow, form=form, report=report, error=error,
-                           events=_matching_events(workflow), numbers=range(workflow.current_version, 0, -1)), \
+                           events=dryrun.matching_events(web.db_session(), workflow, SAMPLE_EVENTS),
+                           numbers=range(workflow.current_version, 0, -1)), \
         (422 if error else 200)
 
 
