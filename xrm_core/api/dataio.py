@@ -21,15 +21,12 @@ from pathlib import Path
 
 from flask import Response, request, url_for
 from marshmallow import ValidationError, fields, validate
-from sqlalchemy import select
 
 from .. import web
-from ..dataio import engine, formats
+from ..dataio import access, engine, formats
 from ..dataio.engine import ImportOptions, MappingError
 from ..dataio.models import ImportBatch
-from ..errors import NotFound
 from ..identity.authentication import current_principal
-from ..identity.models import Scope
 from .blueprint import ApiBlueprint
 from .schemas import Schema
 
@@ -74,16 +71,7 @@ class BatchSchema(Schema):
 
 def _batch(batch_id: int) -> ImportBatch:
     """The batch, if the caller started it or may create the target's records tenant-wide; else 404."""
-    session = web.db_session()
-    batch = session.get(ImportBatch, batch_id)
-    principal = current_principal()
-    if batch is None:
-        raise NotFound(f"no import batch {batch_id}")
-    target = engine.available_targets(web.platform(), session).get(batch.target)
-    wide = target is not None and principal.scope_for(f"{target.permission}.create") is Scope.TENANT
-    if batch.created_by_user_id != principal.user_id and not wide:
-        raise NotFound(f"no import batch {batch_id}")
-    return batch
+    return access.visible_batch(web.db_session(), web.platform(), current_principal(), batch_id)
 
 
 def _kept_file(tenant_id: int, sha256: str) -> Path:
@@ -149,13 +137,7 @@ def create_import():
 @blueprint.response(200)
 def list_imports():
     """The caller's import batches (all of them for who may create the targets' records tenant-wide)."""
-    session = web.db_session()
-    principal = current_principal()
-    targets = engine.available_targets(web.platform(), session)
-    wide = [name for name, t in targets.items() if principal.scope_for(f"{t.permission}.create") is Scope.TENANT]
-    statement = select(ImportBatch).where(
-        (ImportBatch.created_by_user_id == principal.user_id) | ImportBatch.target.in_(wide))
-    batches = session.scalars(statement.order_by(ImportBatch.id.desc()).limit(LIST_LIMIT))
+    batches = access.visible_batches(web.db_session(), web.platform(), current_principal(), LIST_LIMIT)
     return {"items": BatchSchema(many=True).dump(batches)}
 
 

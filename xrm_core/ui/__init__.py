@@ -31,6 +31,8 @@ def init_ui(app: Flask) -> None:
                       notifications.blueprint, dashboards.blueprint, admin.blueprint):
         app.register_blueprint(blueprint)
     app.register_blueprint(graph_view.blueprint)
+    from . import imports  # data import: upload, mapping, dry run, runs and undo
+    app.register_blueprint(imports.blueprint)
     from . import preferences, tokens  # the user's own account pages
     app.register_blueprint(tokens.blueprint)
     app.register_blueprint(preferences.blueprint)
