@@ -11,6 +11,8 @@
   no value for;
 * timeline entries move (an event in both timelines is kept once), aliases of the loser are
   repointed, and a new alias keeps the loser's id resolving (:func:`resolve_alias`);
+* comments, follows and shares move, and the loser's owner and department fill the survivor's
+  where it has none (:func:`xrm_core.collaboration.lifecycle.move_collaboration`);
 * every plugin enabled for the tenant moves its own records through ``xrm_merge_parties``;
 * the loser is deleted, the merge audited and ``core.party.merged`` published.
 
@@ -28,6 +30,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..audit import record
+from ..collaboration.lifecycle import move_collaboration
 from ..errors import Conflict, NotFound
 from ..events import publish
 from ..models import Tenant
@@ -93,6 +96,7 @@ def merge_parties(session: Session, platform: Platform, survivor: Party, loser: 
     survivor.tags = list(dict.fromkeys([*survivor.tags, *loser.tags]))
     survivor.custom = _merged_custom(survivor.custom, loser.custom)
     _move_history(session, survivor_id, loser_id, actor)
+    move_collaboration(session, loser, survivor)  # comments, follows, shares, assignment
     plugins = _merge_plugin_records(session, platform, tenant_id, survivor_id, loser_id)
     loser_name = loser.display_name
     session.delete(loser)

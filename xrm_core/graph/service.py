@@ -276,6 +276,19 @@ def add_role(
     return assignment
 
 
+def end_role(session: Session, assignment: PartyRoleAssignment, on_date: date) -> None:
+    """End a role assignment on ``on_date``, its last day; it stays in the party's history.
+
+    :raises GraphRuleError: the date is before the role started, or after it already ended.
+    """
+    if assignment.valid_from is not None and on_date < assignment.valid_from:
+        raise GraphRuleError(f"the role started on {assignment.valid_from}: it cannot end before")
+    if assignment.valid_to is not None and on_date > assignment.valid_to:
+        raise GraphRuleError(f"the role already ended on {assignment.valid_to}")
+    assignment.valid_to = on_date
+    session.flush()
+
+
 # -- relationship types -----------------------------------------------------------------------------
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 import marshmallow as ma
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
@@ -18,16 +20,26 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import web
+from ..api.graph import relationship_payload
 from ..api.pagination import cursor_paginate
 from ..customfields.models import CustomFieldDefinition
 from ..customfields.service import definitions
 from ..errors import Conflict, NotFound
+from ..events import publish
 from ..graph import GraphRuleError
 from ..graph.history import TimelineEntry
-from ..graph.models import Party, PartyRoleAssignment
+from ..graph.models import Party, PartyRoleAssignment, Relationship
 from ..graph.party360 import PanelFailed, party360, render_panel
 from ..graph.queries import Neighbour
-from ..graph.service import PARTY_KINDS, RoleCatalogue, add_role, create_party
+from ..graph.service import (
+    PARTY_KINDS,
+    RoleCatalogue,
+    add_role,
+    create_party,
+    end_relationship,
+    end_role,
+    relate,
+)
 from ..graph.timeline import timeline_statement
 from ..identity.authentication import current_principal
 from ..identity.fieldsecurity import unreadable_fields
@@ -37,6 +49,7 @@ from ..models import User
 from . import export, graph_view
 from .forms import PartyForm
 from .listing import BUILTIN_COLUMNS, SORTS, parse_view
+from .party_graph_forms import LinkChoice, link_choices, validate_end, validate_link, validate_role
 from .saved_views import visible_views
 
 blueprint = Blueprint("parties", __name__, url_prefix="/parties")
@@ -153,7 +166,15 @@ def _visible_party(party_id: int) -> Party:
 @blueprint.get("/<int:party_id>")
 @login_required
 def show(party_id: int):
-    """A party's 360: roles and key facts, relationships, plugin panels (loaded lazily), timeline."""
+    """A party's 360: roles and key facts, relationships, plugin panels (loaded lazily), timeline.
+
+    ``link_q`` searches the parties to link this one to (the search without JavaScript).
+    """
+    return _show_page(party_id)
+
+
+def _show_page(party_id: int, forms: dict[str, Any] | None = None) -> str:
+    """The party page; ``forms`` holds a submitted form (its name -> values and errors) to show again."""
     session = web.db_session()
     try:
         view = party360(session, web.platform(), web.require_tenant(), party_id)
@@ -171,6 +192,11 @@ def show(party_id: int):
         timeline_statement(party.id).order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
         .limit(TIMELINE_LENGTH)
     ).all()
+    principal = current_principal()
+    forms = forms or {}
+    link_values = forms.get("link", {}).get("values", {})
+    choices = link_choices(graph_view.relationship_types(), party)
+    link_query = request.args.get("link_q", "").strip()
     return render_template(
         "parties/show.html",
         party=party,
@@ -182,7 +208,13 @@ def show(party_id: int):
         department=department,
         panels=view.panels,
         timeline=timeline,
-        may_edit=can(session, current_principal(), "update", party),
+        may_edit=can(session, principal, "update", party),
+        may_link=can(session, principal, "link", party),
+        link_choices=choices,
+        link_query=link_query,
+        link_candidates=_link_candidates(party, link_query, choices, chosen=link_values.get("other_party_id", "")),
+        forms=forms,
+        today=date.today(),
         graph=graph_view.page_context(party.id, request.args),
     )
 
@@ -235,8 +267,12 @@ def create():
             party = create_party(session, data["kind"], data["display_name"], data["tags"],
                                  {data["identifier_source"]: data["identifier_value"]}
                                  if data["identifier_value"] else None)
+            # the events the API publishes for the same writes (timelines, webhooks, workflows)
+            publish(session, "core.party.created", party, {"kind": party.kind, "display_name": party.display_name,
+                                                           "custom": party.custom}, current_principal().name)
             if data["role"]:
-                add_role(session, party, data["role"], catalogue=_roles())
+                _published_role(party, add_role(session, party, data["role"], catalogue=_roles()),
+                                "core.role.assigned")
             session.commit()
         except (GraphRuleError, Conflict) as exc:
             session.rollback()
@@ -263,8 +299,12 @@ def edit(party_id: int):
         errors = {"_form": [_("Someone else changed this party after you opened the form; "
                               "reload it to see their changes.")]}
     if not errors:
+        changed = sorted(name for name in ("kind", "display_name", "tags") if getattr(party, name) != data[name])
         party.kind, party.display_name, party.tags = data["kind"], data["display_name"], data["tags"]
         try:
+            if changed:
+                session.flush()  # the write guard checks the change before the event says it happened
+                publish(session, "core.party.updated", party, {"changed": changed}, current_principal().name)
             session.commit()
         except StaleDataError:
             session.rollback()
@@ -273,3 +313,206 @@ def edit(party_id: int):
             flash(_("%(name)s was saved.", name=party.display_name), "success")
             return redirect(url_for("parties.show", party_id=party.id))
     return _form_page(request.form, errors, party), 422
+
+
+# -- the party's relationships and roles --------------------------------------------------------------
+
+#: Parties the link form's search suggests at most.
+LINK_CANDIDATES = 10
+
+
+def _link_candidates(party: Party, query: str, choices: list[LinkChoice], *, type_value: str = "",
+                     chosen: str = "") -> list[Party]:
+    """Parties the user may read whose name contains ``query``, to link ``party`` to.
+
+    Only kinds the chosen relationship type admits at the other end, when one is chosen; the party
+    already ``chosen`` (a form shown again) comes first.
+    """
+    session = web.db_session()
+    found: list[Party] = []
+    if chosen.isdigit() and int(chosen) != party.id and (picked := session.get(Party, int(chosen))) is not None:
+        found.append(picked)
+    if not query:
+        return found
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    statement = select(Party).where(Party.id != party.id, Party.display_name.ilike(f"%{escaped}%", escape="\\"))
+    choice = next((choice for choice in choices if choice.value == type_value), None)
+    if choice is not None and choice.other_kinds:
+        statement = statement.where(Party.kind.in_(choice.other_kinds))
+    for match in session.scalars(statement.order_by(Party.display_name, Party.id).limit(LINK_CANDIDATES)):
+        if match not in found:
+            found.append(match)
+    return found
+
+
+@blueprint.get("/<int:party_id>/link-candidates")
+@login_required
+def link_candidates(party_id: int):
+    """The link form's suggestions for the name typed in its search field (an htmx fragment)."""
+    party = _visible_party(party_id)
+    choices = link_choices(graph_view.relationship_types(), party)
+    query = request.args.get("link_q", "").strip()
+    return render_template("parties/_link_candidates.html", party=party, link_query=query,
+                           link_candidates=_link_candidates(party, query, choices,
+                                                            type_value=request.args.get("type", "")),
+                           chosen="")
+
+
+def _require(action: str, party: Party, message: str) -> None:
+    """The user sees ``party``; a 403 unless they may also ``action`` it."""
+    if not can(web.db_session(), current_principal(), action, party):
+        abort(403, description=message)
+
+
+def _refused(party_id: int, form: str, errors: dict[str, list[str]], status: int = 422, **extra: Any):
+    """The party page again, with the submitted ``form`` and its errors; nothing was saved."""
+    web.db_session().rollback()
+    return _show_page(party_id, {form: {"values": request.form, "errors": errors, **extra}}), status
+
+
+def _link_error_field(message: str, party_is_from: bool) -> str:
+    """The link form's field a graph rule's message is about: the type for this party's end, the
+    other party for the other end, the end date for the period."""
+    if "unknown relationship type" in message:
+        return "type"
+    if "related to itself" in message:
+        return "other_party_id"
+    for end in ("from", "to"):
+        if f"its {end} end" in message or f"the {end} end" in message:
+            return "type" if (end == "from") == party_is_from else "other_party_id"
+    return "valid_to"
+
+
+@blueprint.post("/<int:party_id>/relationships")
+@login_required
+def link(party_id: int):
+    """Link the party to another one (``core.party.link`` on both, like the API).
+
+    The other party must be one the user may read (else: not found); a relationship the type's end
+    rules refuse is shown next to the field concerned, and nothing is saved.
+    """
+    session = web.db_session()
+    party = _visible_party(party_id)
+    _require("link", party, _("You may see this party but not link it to others."))
+    errors, data = validate_link(request.form, link_choices(graph_view.relationship_types(), party))
+    if errors:
+        return _refused(party_id, "link", errors)
+    other = session.get(Party, data["other_party_id"])
+    if other is None:
+        return _refused(party_id, "link", {"other_party_id": [
+            _("There is no party #%(id)s that you may see.", id=data["other_party_id"])]}, 404)
+    _require("link", other, _("You may see %(name)s but not link it to others.", name=other.display_name))
+    choice = data["choice"]
+    ends = (party, other) if choice.outgoing else (other, party)
+    try:
+        relationship = relate(session, *ends, choice.type.code, data["valid_from"], data["valid_to"],
+                              notes=data["notes"])
+    except GraphRuleError as exc:
+        return _refused(party_id, "link", {_link_error_field(str(exc), choice.outgoing): [str(exc)]})
+    publish(session, "core.relationship.created", relationship, relationship_payload(relationship),
+            current_principal().name, related=[relationship.from_party_id, relationship.to_party_id])
+    session.commit()
+    flash(_("%(name)s %(relation)s %(other)s.", name=party.display_name, relation=choice.label,
+            other=other.display_name), "success")
+    return redirect(url_for("parties.show", party_id=party_id, _anchor="relationships-heading"))
+
+
+@blueprint.post("/<int:party_id>/relationships/<int:relationship_id>/end")
+@login_required
+def end_link(party_id: int, relationship_id: int):
+    """End one of the party's relationships on a day, its last (``core.party.link`` on both ends).
+
+    The form carries the relationship's version: if someone changed it since, nothing is changed.
+    """
+    session = web.db_session()
+    party = _visible_party(party_id)
+    # Locked like the API locks it (only its own row: PostgreSQL refuses to lock the joined type).
+    relationship = session.scalar(select(Relationship).where(
+        Relationship.id == relationship_id,
+        or_(Relationship.from_party_id == party.id, Relationship.to_party_id == party.id),
+    ).with_for_update(of=Relationship))
+    other_id = None if relationship is None else (
+        relationship.to_party_id if relationship.from_party_id == party.id else relationship.from_party_id)
+    other = None if other_id is None else session.get(Party, other_id)
+    if other is None:
+        abort(404, description=_("%(name)s has no relationship #%(id)s that you may see.",
+                                 name=party.display_name, id=relationship_id))
+    _require("link", party, _("You may see this party but not change its relationships."))
+    _require("link", other, _("You may see %(name)s but not change its relationships.", name=other.display_name))
+    errors, data = validate_end(request.form, versioned=True)
+    if not errors and data["version"] != relationship.version:
+        errors = {"_form": [_("Someone else changed this relationship after you opened the page; "
+                              "reload it to see their changes.")]}
+    if not errors:
+        try:
+            end_relationship(session, relationship, data["on"])
+        except GraphRuleError as exc:
+            errors = {"on": [str(exc)]}
+        except StaleDataError:
+            errors = {"_form": [_("Someone else changed this relationship while you were saving; reload the page.")]}
+    if errors:
+        return _refused(party_id, "end", errors, target=f"relationship:{relationship_id}")
+    publish(session, "core.relationship.ended", relationship, relationship_payload(relationship),
+            current_principal().name, related=[relationship.from_party_id, relationship.to_party_id])
+    session.commit()
+    flash(_("The relationship with %(other)s ends on %(day)s.", other=other.display_name,
+            day=format_date(data["on"], "long")), "success")
+    return redirect(url_for("parties.show", party_id=party_id, _anchor="relationships-heading"))
+
+
+@blueprint.post("/<int:party_id>/roles")
+@login_required
+def add_party_role(party_id: int):
+    """Give the party a role over a period (``core.party.update`` on it, like the API)."""
+    session = web.db_session()
+    party = _visible_party(party_id)
+    _require("update", party, _("You may see this party but not change it."))
+    catalogue = _roles()
+    errors, data = validate_role(request.form, catalogue)
+    if errors:
+        return _refused(party_id, "role", errors)
+    try:
+        assignment = add_role(session, party, data["role"], data["valid_from"], data["valid_to"], catalogue=catalogue)
+    except (GraphRuleError, Conflict) as exc:
+        return _refused(party_id, "role", {"role": [str(exc)]})
+    _published_role(party, assignment, "core.role.assigned")
+    session.commit()
+    flash(_("%(name)s is now %(role)s.", name=party.display_name, role=_(catalogue.roles[data["role"]].label)),
+          "success")
+    return redirect(url_for("parties.show", party_id=party_id, _anchor="roles-heading"))
+
+
+@blueprint.post("/<int:party_id>/roles/<int:role_id>/end")
+@login_required
+def end_party_role(party_id: int, role_id: int):
+    """End one of the party's roles on a day, its last (``core.party.update`` on it, like the API)."""
+    session = web.db_session()
+    party = _visible_party(party_id)
+    assignment = next((held for held in party.roles if held.id == role_id), None)
+    if assignment is None:
+        abort(404, description=_("%(name)s has no role #%(id)s.", name=party.display_name, id=role_id))
+    _require("update", party, _("You may see this party but not change it."))
+    errors, data = validate_end(request.form, versioned=False)
+    if not errors:
+        try:
+            end_role(session, assignment, data["on"])
+        except GraphRuleError as exc:
+            errors = {"on": [str(exc)]}
+    if errors:
+        return _refused(party_id, "end", errors, target=f"role:{role_id}")
+    _published_role(party, assignment, "core.role.ended")
+    session.commit()
+    flash(_("The role ends on %(day)s.", day=format_date(data["on"], "long")), "success")
+    return redirect(url_for("parties.show", party_id=party_id, _anchor="roles-heading"))
+
+
+def _published_role(party: Party, assignment: PartyRoleAssignment, event_type: str) -> None:
+    """The event the API publishes for the same change, with the same payload."""
+    payload = {"party_id": party.id, "role": assignment.role, "valid_to": _iso(assignment.valid_to)}
+    if event_type == "core.role.assigned":
+        payload["valid_from"] = _iso(assignment.valid_from)
+    publish(web.db_session(), event_type, assignment, payload, current_principal().name, related=[party.id])
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
