@@ -12,12 +12,14 @@ from xrm_sdk.testing import administrator_headers
 
 from xrm_core import migrate, tenants
 from xrm_core.app import create_app
+from xrm_core.errors import NotFound
 from xrm_core.graph import service
 from xrm_core.graph.models import Party
-from xrm_core.graph.party360 import party360
+from xrm_core.graph.party360 import party360, read_party360
+from xrm_core.graph.schemas import PartySchema
 from xrm_core.identity import admin
 from xrm_core.identity.catalogue import all_permissions
-from xrm_core.identity.models import Scope
+from xrm_core.identity.models import GranteeKind, Scope, Share
 from xrm_core.identity.principal import load_principal
 from xrm_core.identity.scoping import act_as
 from xrm_core.identity.tokens import create_token
@@ -140,3 +142,58 @@ def test_the_service_answers_as_of_a_day(world):
         now = party360(session, platform, tenant, ids["Alice"])
         assert [r.role for r in now.roles] == ["customer"]
         assert session.scalar(select(Party.display_name).where(Party.id == ids["Hidden"])) is None
+
+
+def _orm_answer(view) -> tuple:
+    links = [(rel.id, rel.version, rel.type.code, rel.type.inverse_label if direction == "in" else rel.type.forward_label,
+              direction, rel.valid_from, rel.valid_to, (other.id, other.kind, other.display_name))
+             for rel, other, direction in view.relationships]
+    return (PartySchema().dump(view.party), [(r.id, r.role, r.valid_from, r.valid_to) for r in view.roles], links,
+            view.panels)
+
+
+def _lean_answer(view) -> tuple:
+    links = [(*link[:7], (link.party.id, link.party.kind, link.party.display_name)) for link in view.relationships]
+    return PartySchema().dump(view.party), [tuple(role) for role in view.roles], links, view.panels
+
+
+def test_the_read_only_view_is_the_orm_view_whoever_asks_and_on_any_day(world):
+    """read_party360 (plain rows, scoping applied by hand) answers exactly what party360 (ORM) does:
+    for the platform, for a user seeing only her own parties, then once a share opens one more."""
+    platform, ids = world
+    parties = [ids[name] for name in ("Alice", "Acme", "Hidden")]
+    with platform.db.transaction(ids["acme"]) as session:
+        session.add(Share(resource="core.party", record_id=ids["Acme"], action="read",
+                          grantee_kind=GranteeKind.USER, grantee_id=ids["olga_id"]))
+        session.get(Party, ids["Alice"]).owner_user_id = None  # Olga now sees Alice through no grant
+        session.get(Party, ids["Hidden"]).owner_user_id = ids["olga_id"]
+    for as_olga in (False, True):
+        with platform.db.session(ids["acme"]) as session:
+            if as_olga:
+                act_as(session, load_principal(session, session.get(User, ids["olga_id"])))
+            tenant = session.get(Tenant, ids["acme"])
+            seen = set()
+            for party_id in parties:
+                for day in (date(2001, 6, 1), date(2019, 6, 1), None):
+                    try:
+                        expected = _orm_answer(party360(session, platform, tenant, party_id, on=day))
+                    except NotFound:
+                        with pytest.raises(NotFound):
+                            read_party360(session, platform, tenant, party_id, on=day)
+                        continue
+                    assert _lean_answer(read_party360(session, platform, tenant, party_id, on=day)) == expected
+                    seen.add(party_id)
+            # Olga: Hidden is hers, Acme shared with her, Alice neither (and out of every answer).
+            assert seen == ({ids["Acme"], ids["Hidden"]} if as_olga else set(parties))
+    with platform.db.session(ids["globex"]) as session, pytest.raises(NotFound):
+        read_party360(session, platform, session.get(Tenant, ids["globex"]), ids["Alice"])
+    # Without panels to list, the ORM party is never loaded: the view's own check keeps Alice hidden.
+    with platform.db.transaction(all_tenants=True) as session:
+        for plugin in ("bookings", "faultypanels"):
+            tenants.disable_plugin(platform, session, session.get(Tenant, ids["acme"]), plugin)
+    with platform.db.session(ids["acme"]) as session:
+        act_as(session, load_principal(session, session.get(User, ids["olga_id"])))
+        tenant = session.get(Tenant, ids["acme"])
+        assert read_party360(session, platform, tenant, ids["Hidden"]).panels == []
+        with pytest.raises(NotFound):
+            read_party360(session, platform, tenant, ids["Alice"])

@@ -38,7 +38,7 @@ from ..graph import GraphRuleError
 from ..graph.history import TimelineEntry
 from ..graph.merge import merge_parties
 from ..graph.models import Party, Relationship, RelationshipTypeDef
-from ..graph.party360 import PanelFailed, party360, render_panel
+from ..graph.party360 import PanelFailed, read_party360, render_panel
 from ..graph.queries import (
     ALL_TIME,
     DIRECTIONS,
@@ -57,6 +57,7 @@ from ..graph.service import (
     define_relationship_type,
     delete_relationship_type,
     end_relationship,
+    end_role,
     relate,
 )
 from ..graph.timeline import timeline_statement
@@ -434,11 +435,10 @@ class PartyRoleEnd(MethodView):
             raise NotFound(f"Party {party_id} has no role assignment {role_id}.")
         require("update", party)
         on = data["on"]
-        if assignment.valid_from is not None and on < assignment.valid_from:
-            raise ValidationError({"on": [f"The role started on {assignment.valid_from}: it cannot end before."]})
-        if assignment.valid_to is not None and on > assignment.valid_to:
-            raise ValidationError({"on": [f"The role already ended on {assignment.valid_to}."]})
-        assignment.valid_to = on
+        try:
+            end_role(session, assignment, on)
+        except GraphRuleError as exc:
+            raise ValidationError({"on": [str(exc)]}) from None
         publish(session, "core.role.ended", assignment,
                 {"party_id": party.id, "role": assignment.role, "valid_to": on.isoformat()}, actor(),
                 related=[party.id])
@@ -638,19 +638,10 @@ def paths(args: dict[str, Any]):
 def party_360(party_id: int):
     """The party, its roles and relationships today, and the plugins' panels (rendered lazily:
     GET each panel's ``url``); a plugin that fails is an entry with an ``error``."""
-    view = party360(web.db_session(), web.platform(), web.require_tenant(), party_id)
-    return _dump_360(view)
-
-
-def _dump_360(view: Any) -> dict[str, Any]:
-    links = []
-    for rel, other, direction in view.relationships:
-        label = rel.type.inverse_label if direction == "in" else rel.type.forward_label
-        links.append({"id": rel.id, "type": rel.type.code, "label": label, "direction": direction,
-                      "valid_from": rel.valid_from, "valid_to": rel.valid_to, "party": other})
+    view = read_party360(web.db_session(), web.platform(), web.require_tenant(), party_id)
     panels = [{**entry.__dict__, "url": url_for(".party_panel", party_id=view.party.id, panel=entry.name)
                if entry.name else None} for entry in view.panels]
-    return {"party": view.party, "roles": view.roles, "relationships": links, "panels": panels}
+    return {"party": view.party, "roles": view.roles, "relationships": view.relationships, "panels": panels}
 
 
 @blueprint.route("/parties/<int:party_id>/panels/<panel>")
