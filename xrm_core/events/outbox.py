@@ -97,7 +97,9 @@ def publish(
     bus = bus_for_session(session)
     data = bus.catalogue.validate(type, payload)
     if hasattr(builtins.type(subject), "__tablename__") and getattr(subject, "id", 0) is None and subject in session:
-        session.flush([subject])  # a new object gets its id
+        # A new object gets its id. The whole session is flushed, as the next query's autoflush or the
+        # commit would do anyway (flushing only some objects is deprecated in SQLAlchemy 2.1).
+        session.flush()
     try:
         the_subject = Subject.of(subject)
         related_ids = tuple(int(getattr(r, "id", r)) for r in related)
