@@ -22,7 +22,7 @@ sys.path.insert(0, str(FIXTURE_PLUGINS))
 
 from plugin_dists import DISTS, Dist
 
-pytest_plugins = ["pytester", "browser_testing"]
+pytest_plugins = ["pytester", "browser_testing", "ui_world_fixtures"]
 
 
 @pytest.fixture

@@ -26,11 +26,6 @@ def world_platform(make_platform):
 
 
 @pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
-
-
-@pytest.fixture
 def server(world_platform, world):
     with served(world_platform) as base:
         yield base

@@ -6,12 +6,12 @@ import re
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from plugin_dists import CORE, Dist
 from sqlalchemy import select
 from ui_world import csrf_token, sign_in
 
 from xrm_core import migrate, tenants
-from xrm_core.app import create_app
 from xrm_core.identity.models import Department
 from xrm_core.ui.models import DepartmentDashboard, SavedView
 
@@ -32,11 +32,7 @@ def world(world_platform):
     return world
 
 
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def set_widgets_plugin(platform, slug, *, enabled):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from openpyxl import load_workbook
@@ -18,7 +19,6 @@ from sqlalchemy import select
 from ui_world import csrf_token, sign_in
 
 from xrm_core import migrate
-from xrm_core.app import create_app
 from xrm_core.graph.models import Party
 from xrm_core.ui.models import SavedView, UserPreference
 
@@ -32,16 +32,7 @@ def world_platform(make_platform):
     return platform
 
 
-@pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
-
-
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email: str, tenant: str = "acme"):

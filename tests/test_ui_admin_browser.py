@@ -12,15 +12,6 @@ from browser_testing import screenshot, served, sign_in, wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from xrm_core import migrate
-
-
-@pytest.fixture
-def world_platform(make_platform):
-    platform = make_platform("notes", ui_world.SHOWCASE)
-    migrate.upgrade(platform)
-    return platform
-
 
 @pytest.fixture
 def server(world_platform):

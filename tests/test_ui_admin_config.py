@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 from sqlalchemy import select
@@ -71,16 +72,7 @@ def world_platform(make_platform):
     bus.stop()
 
 
-@pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
-
-
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email, tenant="acme"):

@@ -4,32 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-import ui_world
+import ui_world_fixtures
 from ui_world import sign_in
 
-from xrm_core import migrate
-from xrm_core.app import create_app
 from xrm_core.audit import record
 
-
-@pytest.fixture
-def world_platform(make_platform):
-    platform = make_platform("notes", ui_world.SHOWCASE)
-    migrate.upgrade(platform)
-    return platform
-
-
-@pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
-
-
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email, tenant="acme"):

@@ -6,11 +6,11 @@ import re
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from sqlalchemy import select
 from ui_world import csrf_token, sign_in
 
 from xrm_core import migrate
-from xrm_core.app import create_app
 from xrm_core.models import AuditEntry, TenantPlugin
 
 
@@ -21,16 +21,7 @@ def world_platform(make_platform):
     return platform
 
 
-@pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
-
-
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email, tenant="acme"):

@@ -7,11 +7,11 @@ from urllib.parse import parse_qs
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from sqlalchemy import select
 from ui_world import csrf_token, sign_in
 
 from xrm_core import migrate
-from xrm_core.app import create_app
 from xrm_core.customfields.service import define_custom_field
 from xrm_core.events import get_bus, load_event_settings
 from xrm_core.events.models import OutboxEvent
@@ -32,16 +32,7 @@ def world_platform(make_platform):
     bus.stop()
 
 
-@pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
-
-
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email):

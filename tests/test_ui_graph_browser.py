@@ -12,16 +12,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 
-from xrm_core import migrate
 from xrm_core.graph.models import Party
 from xrm_core.graph.service import define_relationship_type, relate
-
-
-@pytest.fixture
-def world_platform(make_platform):
-    platform = make_platform("notes", ui_world.SHOWCASE)
-    migrate.upgrade(platform)
-    return platform
 
 
 @pytest.fixture

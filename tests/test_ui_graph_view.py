@@ -14,20 +14,12 @@ from datetime import date
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from ui_world import sign_in
 
-from xrm_core import migrate
-from xrm_core.app import create_app
 from xrm_core.graph.models import Party
 from xrm_core.graph.service import define_relationship_type, relate
 from xrm_core.ui import graph_view
-
-
-@pytest.fixture
-def world_platform(make_platform):
-    platform = make_platform("notes", ui_world.SHOWCASE)
-    migrate.upgrade(platform)
-    return platform
 
 
 @pytest.fixture
@@ -48,11 +40,7 @@ def world(world_platform):
     return world
 
 
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def client_of(app, email):

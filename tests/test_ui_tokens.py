@@ -5,34 +5,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
-import ui_world
+import ui_world_fixtures
 from sqlalchemy import func, select
 from ui_world import csrf_token, sign_in
 
-from xrm_core import clock, migrate
-from xrm_core.app import create_app
+from xrm_core import clock
 from xrm_core.identity.models import ApiToken
 from xrm_core.models import AuditEntry
 
-
-@pytest.fixture
-def world_platform(make_platform):
-    platform = make_platform("notes", ui_world.SHOWCASE)
-    migrate.upgrade(platform)
-    return platform
-
-
-@pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
-
-
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email):

@@ -12,12 +12,12 @@ from html import unescape
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from plugin_dists import CORE, Dist
 from sqlalchemy import func, select
 from ui_world import csrf_token, sign_in
 
 from xrm_core import migrate, tenants
-from xrm_core.app import create_app
 from xrm_core.events import get_bus, load_event_settings, publish
 from xrm_core.graph.models import Party
 from xrm_core.models import Tenant
@@ -45,11 +45,7 @@ def world(world_platform):
     return world
 
 
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email, tenant="acme"):

@@ -131,6 +131,34 @@ class WorkflowAction(Contribution):
 
 
 @dataclass(frozen=True)
+class WorkflowFunction(Contribution):
+    """A function workflow conditions can call by its full name: ``contacts.in_segment(subject, "VIP")``.
+
+    ``evaluate(session, *arguments)`` gets the tenant's session, acting as the workflow's
+    principal, then the call's CEL arguments as plain values (maps, lists, strings, numbers); it
+    returns a plain value. Raising fails the condition, with the exception's message as the reason.
+    ``params`` names the arguments (the call must pass exactly these many).
+    ``check_arguments(session, arguments)``, optional, is called when a workflow is saved or its
+    condition checked, acting as the principal the workflow will have: ``arguments`` holds each literal argument's value, and
+    ``None`` for an argument that is an expression; it returns why they are refused, or ``None``.
+    """
+
+    description: str = ""
+    params: tuple[str, ...] = ()
+    evaluate: Callable[..., Any] | None = None
+    check_arguments: Callable[..., str | None] | None = None
+
+    def check(self, plugin: str) -> str | None:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*", self.name):
+            return f"workflow function {self.name!r} must be named '<plugin>.<function>' (letters, digits, _)"
+        if not callable(self.evaluate):
+            return f"workflow function {self.name!r} has no evaluate function"
+        if self.check_arguments is not None and not callable(self.check_arguments):
+            return f"workflow function {self.name!r}: check_arguments is not callable"
+        return super().check(plugin)
+
+
+@dataclass(frozen=True)
 class PeriodicJob(Contribution):
     """Work a plugin wants done every ``seconds`` seconds, once per tenant where it is enabled.
 
@@ -227,3 +255,89 @@ class DataFormat(Contribution):
     read: Callable[..., Any] | None = None
     write: Callable[..., Any] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+
+#: Query parameters of a list page that no :class:`ListFilter` may take.
+RESERVED_LIST_PARAMETERS = frozenset({"name", "file_format", "columns", "saved", "sort", "cursor", "limit", "fields"})
+
+
+@dataclass(frozen=True)
+class ListColumn:
+    """A column of a :class:`ListView`.
+
+    ``name`` is a field of the view's listing (sortable when the listing lets it be sorted), or any
+    name when ``value`` computes what is shown. ``field`` is the model attribute the value comes
+    from, for field security: the column is left out, on the page and in exports, for whoever may
+    not read that attribute (defaults to ``name``).
+    """
+
+    name: str
+    label: str = ""
+    #: ``value(record)`` -> what the cell shows and the export writes; defaults to the attribute ``name``.
+    value: Callable[[Any], Any] | None = None
+    field: str | None = None
+    #: Shown when the user has chosen no columns.
+    default: bool = True
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A filter of a :class:`ListView`: one query parameter of its listing (``status``, ``title__contains``)."""
+
+    parameter: str
+    label: str = ""
+    #: ``(value, label)`` pairs offered in a select; none: a free text field.
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ListAction:
+    """A bulk action of a :class:`ListView`: ``apply(session, record)`` on each selected record.
+
+    Each record is checked on its own first: the user must have ``permission`` (a record action:
+    ``update``, ``assign``, ``delete``…) on that very record, else it is refused with the reason.
+    """
+
+    name: str
+    label: str = ""
+    permission: str = "update"
+    apply: Callable[..., None] | None = None
+
+
+@dataclass(frozen=True)
+class ListView(Contribution):
+    """A list page the core serves at ``/lists/<name>`` (``sales.opportunities``) for a plugin's model.
+
+    Sorting, filtering and keyset pagination follow the plugin's ``listing`` (an
+    :class:`xrm_sdk.Listing`, the same rules as its REST list); reads go through the user's
+    session, so only the records their rights reach appear. The page adds column choice (with the
+    model's custom fields when it has :class:`~xrm_sdk.HasCustomFields`), saved views (for me, my
+    department or the organisation), export of the current view to CSV and Excel (for users with
+    ``<resource>.export``; protected fields left out) and the bulk ``actions``.
+    """
+
+    title: str = ""
+    description: str = ""
+    listing: Any = None
+    columns: tuple[ListColumn, ...] = ()
+    filters: tuple[ListFilter, ...] = ()
+    #: The permission needed to open the list (``sales.opportunity.read``).
+    permission: str = ""
+    #: ``detail_url(record)`` -> the record's page, linked from the first column.
+    detail_url: Callable[[Any], str] | None = None
+    actions: tuple[ListAction, ...] = ()
+    #: ``links(session)`` -> ``(label, url)`` buttons in the page's head ("New opportunity").
+    links: Callable[..., Any] | None = None
+
+    def check(self, plugin: str) -> str | None:
+        """Also refuse a view without a listing, columns or permission, or naming an unknown filter."""
+        if self.listing is None or not hasattr(self.listing, "query_schema"):
+            return f"list view {self.name!r} has no listing"
+        if not self.columns or not self.permission:
+            return f"list view {self.name!r} needs columns and a permission"
+        parameters = set(self.listing.query_schema().fields) - RESERVED_LIST_PARAMETERS
+        if unknown := [f.parameter for f in self.filters if f.parameter not in parameters]:
+            return f"list view {self.name!r} filters on {unknown[0]!r}, which its listing does not accept"
+        if self.actions and not hasattr(self.listing.model, "__permission_resource__"):
+            return f"list view {self.name!r} has bulk actions but its model's records are not permission-checked"
+        return super().check(plugin)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         DataFormat,
         EventHandler,
         EventType,
+        ListView,
         NavEntry,
         Panel,
         PartyFact,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         RelationshipType,
         SearchHit,
         WorkflowAction,
+        WorkflowFunction,
         WorkflowTrigger,
     )
     from .events import Event
@@ -193,6 +195,26 @@ def xrm_workflow_actions() -> Iterable[WorkflowAction]:
 
 
 @hookspec
+def xrm_workflow_functions() -> Iterable[WorkflowFunction]:
+    """Declare functions workflow conditions can call (``contacts.in_segment(subject, "VIP")``).
+
+    Called when a workflow is saved or one of its conditions is checked (to check each call's
+    arguments) and when a condition that calls a function runs, for the plugins enabled in the
+    tenant.
+
+    :returns: ``WorkflowFunction("<plugin>.<function>", description, params, evaluate,
+        check_arguments)`` objects. ``evaluate(session, *arguments)`` is called with the tenant's
+        session acting as the workflow's principal, then the call's arguments as plain values, and
+        returns a plain value (a condition's ``if`` needs a boolean). ``check_arguments(session,
+        arguments)`` is called when the workflow is saved, acting as the principal it will have,
+        with each literal argument's value (``None`` for an expression), and returns why they are
+        refused or ``None``: an unknown name is reported then, at the condition's path.
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec
 def xrm_import_export_formats() -> Iterable[DataFormat]:
     """Declare file formats for import and export.
 
@@ -284,6 +306,23 @@ def xrm_navigation(tenant: Tenant) -> Iterable[NavEntry]:
     :returns: ``NavEntry("<plugin>.<entry>", label, url, order)`` objects.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def xrm_list_views(tenant: Tenant) -> Iterable[ListView]:
+    """Contribute list pages the core serves for the plugin's models, at ``/lists/<name>``.
+
+    Called when a list page, its export, its bulk action or a saved view of it is requested by a
+    user of ``tenant`` (only for plugins enabled there: a disabled plugin's lists answer 404).
+    The core reads the records through the user's tenant- and permission-scoped session.
+
+    :param tenant: The tenant of the request.
+    :returns: ``ListView("<plugin>.<list>", title=..., listing=<xrm.Listing>, columns=[ListColumn...],
+        filters=[ListFilter...], permission="<plugin>.<resource>.read", detail_url=..., actions=[ListAction...])``
+        objects.
+
+    .. versionadded:: 1.2
     """
 
 

@@ -70,6 +70,7 @@ NAMED_HOOKS = {
     "xrm_event_handlers": contributions.EventHandler,
     "xrm_workflow_triggers": contributions.WorkflowTrigger,
     "xrm_workflow_actions": contributions.WorkflowAction,
+    "xrm_workflow_functions": contributions.WorkflowFunction,
     "xrm_import_export_formats": contributions.DataFormat,
     "xrm_periodic_jobs": contributions.PeriodicJob,
 }

@@ -32,7 +32,7 @@ from ..identity.ownership import Owned
 from ..identity.principal import Principal, load_principal
 from ..identity.scoping import PermissionDenied, can, principal_of
 from ..models import AuditEntry, User
-from ..notifications import notify
+from ..notifications import N_, Message, notify
 from .models import Comment, Follow
 
 COMMENTED = "core.comment.created"
@@ -189,7 +189,8 @@ def post_comment(session: Session, record: Any, body: str, *, url: str | None = 
     snippet = text if len(text) <= 200 else text[:199] + "…"
     mentioned = _mention_recipients(session, record, mentions, principal.user_id, posted.not_notified)
     if mentioned:
-        sent = notify(session, users=sorted(mentioned), title=f"{author.display_name} mentioned you"[:200],
+        sent = notify(session, users=sorted(mentioned), title=Message(N_("%(name)s mentioned you"),
+                                                                       {"name": author.display_name}),
                       body=snippet, url=link, kind="mention", subject=record, actor=principal.name)
         posted.mentioned = sent.recipients
     follower_ids = set(session.scalars(select(Follow.user_id).where(
@@ -197,7 +198,8 @@ def post_comment(session: Session, record: Any, body: str, *, url: str | None = 
     follower_ids -= {principal.user_id, *mentioned}
     followers = readers(session, record, follower_ids)
     if followers:
-        sent = notify(session, users=sorted(followers), title=f"{author.display_name} commented"[:200],
+        sent = notify(session, users=sorted(followers), title=Message(N_("%(name)s commented"),
+                                                                       {"name": author.display_name}),
                       body=snippet, url=link, kind="comment", subject=record, actor=principal.name)
         posted.followers = sent.recipients
     follow(session, record)
@@ -359,7 +361,8 @@ def assign(session: Session, record: Any, *, user_id: int | None = None, departm
     if not recipients:
         return []
     actor = session.get(User, principal.user_id)
-    sent = notify(session, users=sorted(recipients), title=f"{actor.display_name} assigned a record to {what}"[:200],
+    title = Message(N_("%(name)s assigned a record to %(assignee)s"), {"name": actor.display_name, "assignee": what})
+    sent = notify(session, users=sorted(recipients), title=title,
                   body=_label(record), url=url or page_of(resource_of(record), record.id), kind="assignment",
                   subject=record, actor=principal.name)
     return sent.recipients

@@ -2,8 +2,9 @@
 
 :func:`notify` expands departments and teams to their active members, writes one
 :class:`~.models.Notification` per recipient in the caller's transaction (nothing is committed) and
-publishes one ``core.notification.created`` event for the batch. Reading functions take the user
-whose notifications they touch: a user only ever sees and marks their own.
+publishes one ``core.notification.created`` event for the batch. A title given as a
+:class:`~.messages.Message` is written in each recipient's language. Reading functions take the
+user whose notifications they touch: a user only ever sees and marks their own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..errors import XrmError
 from ..events.envelope import Subject
 from ..identity.models import Department, Team, TeamMember
 from ..models import User
+from .messages import Message, default_text, render_for
 from .models import Notification
 
 #: The event published once per :func:`notify` call that reached someone.
@@ -74,15 +76,16 @@ def recipients(session: Session, users: Iterable[Any] = (), departments: Iterabl
 
 
 def notify(session: Session, users: Iterable[Any] = (), departments: Iterable[Any] = (), teams: Iterable[Any] = (),
-           *, title: str, body: str = "", url: str | None = None, kind: str = "notice", subject: Any = None,
-           actor: str, event_payload: dict[str, Any] | None = None) -> Sent:
+           *, title: str | Message, body: str = "", url: str | None = None, kind: str = "notice",
+           subject: Any = None, actor: str, event_payload: dict[str, Any] | None = None) -> Sent:
     """Tell ``users`` and the active members of ``departments`` and ``teams`` something.
 
     Everyone reached gets one notification, however many of the groups they are in. Nothing is
     committed: the notifications and the event are part of the caller's transaction.
 
     :param session: A session of the tenant (acting as whoever sends it).
-    :param title: One line, at most 200 characters.
+    :param title: One line, at most 200 characters; a :class:`~.messages.Message` is written in each
+        recipient's language (cut at 200 characters), the event carrying it in the default one.
     :param body: More text, optional.
     :param url: A local path to open (``/parties/42``), optional.
     :param kind: What sort of notice it is, e.g. ``assignment`` or ``sales.quote_won``.
@@ -94,7 +97,8 @@ def notify(session: Session, users: Iterable[Any] = (), departments: Iterable[An
     """
     from ..events import publish
 
-    title = (title or "").strip()
+    message = title if isinstance(title, Message) else None
+    title = (default_text(session, message)[:TITLE_MAX] if message else title or "").strip()
     if not title:
         raise NotificationError("A notification needs a title.")
     if len(title) > TITLE_MAX:
@@ -110,8 +114,14 @@ def notify(session: Session, users: Iterable[Any] = (), departments: Iterable[An
     if not reached:
         return Sent([], None)
     about = Subject.of(subject) if subject is not None else None
+    if message is not None:  # each recipient's own language
+        titles = {user_id: text[:TITLE_MAX].strip() or title
+                  for user_id, text in render_for(session, message, reached).items()}
+    else:
+        titles = dict.fromkeys(reached, title)
     notifications = [
-        Notification(user_id=user_id, title=title, body=body or "", url=url, kind=kind, actor=str(actor)[:100],
+        Notification(user_id=user_id, title=titles[user_id], body=body or "", url=url, kind=kind,
+                     actor=str(actor)[:100],
                      subject_type=about.entity[:100] if about else None, subject_id=about.id[:100] if about else None)
         for user_id in reached
     ]
@@ -120,6 +130,8 @@ def notify(session: Session, users: Iterable[Any] = (), departments: Iterable[An
     payload = {"users": sorted(_ids(users)), "departments": sorted(_ids(departments)), "teams": sorted(_ids(teams)),
                "recipients": reached, "notifications": [n.id for n in notifications], "title": title,
                "message": title, "body": body or "", "kind": kind, "url": url}
+    if message is not None:  # for receivers that write to people in their own language too
+        payload.update(title_msgid=message.msgid, title_params=dict(message.params))
     payload.update(event_payload or {})
     event = publish(session, CREATED, about or ("core_notifications", notifications[0].id), payload, actor)
     return Sent(notifications, event.id)

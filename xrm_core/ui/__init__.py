@@ -33,6 +33,8 @@ def init_ui(app: Flask) -> None:
     app.register_blueprint(graph_view.blueprint)
     from . import imports  # data import: upload, mapping, dry run, runs and undo
     app.register_blueprint(imports.blueprint)
+    from . import entity_lists  # the plugins' list pages (xrm_list_views)
+    app.register_blueprint(entity_lists.blueprint)
     from . import preferences, tokens  # the user's own account pages
     app.register_blueprint(tokens.blueprint)
     app.register_blueprint(preferences.blueprint)

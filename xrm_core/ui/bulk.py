@@ -8,9 +8,11 @@ and which were refused, and why. Nothing outside the selection is touched.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import marshmallow as ma
 from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -19,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import web
 from ..db import utcnow
+from ..errors import XrmError
 from ..events import publish
 from ..graph.models import Party
 from ..identity.authentication import current_principal
@@ -135,31 +138,50 @@ def apply():
 
 def run(action: BulkAction, ids: list[int], value: object) -> Outcome:
     """Apply ``action`` to each party of ``ids`` the user may act on; nothing is committed."""
+    session = web.db_session()
+    parties = {p.id: p for p in session.scalars(select(Party).where(Party.id.in_(ids)))}
+    return run_each(parties, ids, action.permission, lambda party: action.apply(party, value),
+                    label=lambda party: party.display_name, missing=_("there is no such party that you may see"),
+                    forbidden=lambda verb: _("you may see this party but not %(action)s it", action=verb))
+
+
+def run_each(records: Mapping[int, Any], ids: list[int], permission: str, apply: Callable[[Any], None], *,
+             label: Callable[[Any], str], missing: str, forbidden: Callable[[str], str]) -> Outcome:
+    """Apply ``apply`` to each record of ``ids`` (among the visible ``records``), each in a savepoint.
+
+    A record the user may not see is refused with ``missing``; one they may see but not
+    ``permission`` (a record action), with ``forbidden(<the action's verb>)``; one whose change is
+    refused on flush, with the cause. Nothing is committed.
+    """
     session, principal = web.db_session(), current_principal()
     outcome = Outcome()
-    parties = {p.id: p for p in session.scalars(select(Party).where(Party.id.in_(ids)))}
-    for party_id in ids:
-        party = parties.get(party_id)
-        if party is None:
-            outcome.refused.append((f"#{party_id}", _("there is no such party that you may see")))
+    for record_id in ids:
+        record = records.get(record_id)
+        if record is None:
+            outcome.refused.append((f"#{record_id}", missing))
             continue
-        name = party.display_name
-        if not can(session, principal, action.permission, party):
-            outcome.refused.append((name, _("you may see this party but not %(action)s it",
-                                            action=_permission_label(action.permission))))
+        name = label(record)
+        if not can(session, principal, permission, record):
+            outcome.refused.append((name, forbidden(_permission_label(permission))))
             continue
         try:
             with session.begin_nested():
-                action.apply(party, value)
+                apply(record)
                 session.flush()
         except PermissionDenied:
             outcome.refused.append((name, _("the result would be outside what you may manage")))
         except IntegrityError:
-            outcome.refused.append((name, _("other records still depend on this party")))
+            outcome.refused.append((name, _("other records still depend on it")))
+        except XrmError as exc:  # a plugin's rule refusing this record (a conflict, a missing record)
+            outcome.refused.append((name, str(exc)))
+        except ma.ValidationError as exc:  # a plugin's validation refusing this record
+            outcome.refused.append((name, "; ".join(
+                f"{key}: {' '.join(map(str, text))}" if isinstance(text, list) else f"{key}: {text}"
+                for key, text in exc.normalized_messages().items())))
         else:
             outcome.done.append(name)
     return outcome
 
 
 def _permission_label(permission: str) -> str:
-    return {"update": _("change"), "assign": _("assign"), "delete": _("delete")}[permission]
+    return {"update": _("change"), "assign": _("assign"), "delete": _("delete")}.get(permission, permission)

@@ -1,19 +1,25 @@
-"""Export of a list view to CSV or XLSX: every row of the view the user may read *and* export."""
+"""Export of a list view to CSV or XLSX: every row of the view the user may read *and* export.
+
+The party list and the plugins' lists (:mod:`.entity_lists`) share the query and the writers.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from datetime import UTC
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 from flask import Response
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from .. import web
+from ..api.listing import ListQuery
 from ..graph.models import Party, PartyRoleAssignment
 from ..identity.authentication import current_principal
 from ..identity.fieldsecurity import unreadable_fields
@@ -33,15 +39,7 @@ def rows(view: PartyView) -> Iterator[list]:
     hidden = unreadable_fields(principal, Party)
     columns = [(name, header) for name, header in COLUMNS if name not in hidden]
     yield [str(header) for _name, header in columns]
-    listing = view.query.listing
-    statement = (
-        view.statement()
-        .where(*(f.clause(listing.column(f.field)) for f in view.query.filters))
-        .order_by(*(listing.column(k.field).desc() if k.descending else listing.column(k.field).asc()
-                    for k in view.query.sort))
-        .options(visible_criteria(principal, "export"))  # on top of the session's "read" scoping
-        .execution_options(yield_per=CHUNK)
-    )
+    statement = exported(view.statement(), view.query)
     session = web.db_session()
     for chunk in session.scalars(statement).partitions():
         roles: dict[int, list[str]] = {}
@@ -57,6 +55,22 @@ def rows(view: PartyView) -> Iterator[list]:
             yield [values[name] if name in values else _plain(getattr(party, name)) for name, _h in columns]
 
 
+def exported(statement: Select[Any], query: ListQuery) -> Select[Any]:
+    """``statement`` with ``query``'s filters and order, limited to what the user may *export*.
+
+    The export scoping comes on top of the session's "read" scoping; rows are fetched in chunks.
+    """
+    listing = query.listing
+    return (
+        statement
+        .where(*(f.clause(listing.column(f.field)) for f in query.filters))
+        .order_by(*(listing.column(k.field).desc() if k.descending else listing.column(k.field).asc()
+                    for k in query.sort))
+        .options(visible_criteria(current_principal(), "export"))
+        .execution_options(yield_per=CHUNK)
+    )
+
+
 def _plain(value):
     """Datetimes as naive UTC (what spreadsheets understand); everything else unchanged."""
     if hasattr(value, "tzinfo") and value.tzinfo is not None:
@@ -65,24 +79,40 @@ def _plain(value):
 
 
 def send(view: PartyView, file_format: str) -> Response:
-    filename = f"parties.{file_format}"
+    """The party list's ``view`` as a ``parties.csv`` or ``parties.xlsx`` download."""
+    return send_rows(rows(view), file_format, "parties", _("Parties"))
+
+
+def send_rows(table: Iterable[list], file_format: str, name: str, sheet_title: str) -> Response:
+    """``table`` (header first) as a ``<name>.csv`` or ``<name>.xlsx`` download, formula-safe."""
+    filename = f"{name}.{file_format}"
     if file_format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        for row in rows(view):
-            writer.writerow(["" if value is None else _formula_safe(value) for value in row])
+        for row in table:
+            writer.writerow(["" if value is None else _formula_safe(_plain(value)) for value in row])
         body, mimetype = buffer.getvalue().encode("utf-8-sig"), "text/csv"
     else:
         book = Workbook(write_only=True)
-        sheet = book.create_sheet(_("Parties"))
-        for row in rows(view):
-            sheet.append([_formula_safe(value) for value in row])
+        sheet = book.create_sheet(sheet_title[:31])  # Excel's limit on sheet names
+        for row in table:
+            sheet.append([_formula_safe(_cell(value)) for value in row])
         buffer = io.BytesIO()
         book.save(buffer)
         body = buffer.getvalue()
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _cell(value):
+    """A value a spreadsheet cell takes: lists joined, other unknown types as text."""
+    value = _plain(value)
+    if value is None or isinstance(value, (str, int, float, bool, Decimal, date, datetime)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def _formula_safe(value):

@@ -3,10 +3,14 @@
 Who sees a view: its author always; a ``department`` view, every member of the department it was
 saved for; a ``tenant`` view, everyone in the tenant. Saving for the department needs a
 department; saving for the tenant is for tenant administrators.
+
+Views are saved for the party list (resource ``parties``) and for the plugins' lists
+(:mod:`.entity_lists`, resource ``<plugin>.<list>``, served while the plugin is enabled).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 import marshmallow as ma
@@ -18,44 +22,64 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import web
 from ..identity.authentication import current_principal
-from .listing import VIEW_PARAMETERS, parse_view
+from . import entity_lists
+from .listing import parse_view
 from .models import SavedView, ViewScope
 
 blueprint = Blueprint("saved_views", __name__, url_prefix="/views")
 
-#: The lists views can be saved for -> the endpoint of their page.
-LISTS = {"parties": "parties.index"}
 NAME_MAX = 100
+#: Form fields of the save form that are not part of the view.
+FORM_FIELDS = frozenset({"csrf_token", "name", "scope"})
 
 
-def visible_views(resource: str) -> list[SavedView]:
-    """The saved views of ``resource`` the signed-in user may see and use, by scope then name."""
+def list_url(resource: str, **args: str) -> str:
+    """The page of the list ``resource`` (``parties``, ``sales.opportunities``) with query ``args``."""
+    if resource == "parties":
+        return url_for("parties.index", **args)
+    return url_for("entity_lists.index", name=resource, **args)
+
+
+def _view_values(resource: str) -> Callable[[Mapping[str, str]], Mapping[str, str]] | None:
+    """How the list ``resource`` reads a view from a form, or ``None`` for no list served here.
+
+    The returned function raises :class:`marshmallow.ValidationError` for values the list refuses.
+    """
+    if resource == "parties":
+        return lambda form: parse_view(form, paged=False).values
+    return entity_lists.view_values(resource)
+
+
+def visible_views(resource: str | None) -> list[SavedView]:
+    """The saved views of ``resource`` (``None``: of every list) the user may see, by scope then name."""
     principal = current_principal()
     conditions = [SavedView.owner_user_id == principal.user_id, SavedView.scope == ViewScope.TENANT]
     if principal.department_id is not None:
         conditions.append(and_(SavedView.scope == ViewScope.DEPARTMENT,
                                SavedView.department_id == principal.department_id))
-    views = web.db_session().scalars(
-        select(SavedView).where(SavedView.resource == resource, or_(*conditions))
-    ).all()
+    statement = select(SavedView).where(or_(*conditions))
+    if resource is not None:
+        statement = statement.where(SavedView.resource == resource)
+    views = web.db_session().scalars(statement).all()
     order = list(ViewScope)
     return sorted(views, key=lambda v: (order.index(v.scope), v.name.lower(), v.id))
 
 
 def view_url(view: SavedView) -> str:
     """The list page showing ``view`` (``saved`` marks it as the current view there)."""
-    return url_for(LISTS[view.resource], saved=view.id) + "&" + view.query if view.query \
-        else url_for(LISTS[view.resource], saved=view.id)
+    url = list_url(view.resource, saved=str(view.id))
+    return url + "&" + view.query if view.query else url
 
 
 @blueprint.post("/<resource>")
 @login_required
 def save(resource: str):
     """Save the list's current filters and sort under a name, at the chosen scope."""
-    if resource not in LISTS:
+    read_values = _view_values(resource)
+    if read_values is None:
         abort(404)
     principal = current_principal()
-    back = url_for(LISTS[resource], **{k: v for k in VIEW_PARAMETERS if (v := request.form.get(k, "").strip())})
+    back = list_url(resource, **{k: v for k, v in request.form.items() if k not in FORM_FIELDS and v.strip()})
     name = request.form.get("name", "").strip()
     scope_value = request.form.get("scope", ViewScope.ME.value)
     problem = None
@@ -71,7 +95,7 @@ def save(resource: str):
         problem = _("Only administrators can save views for the whole organisation.")
     if problem is None:
         try:
-            view = parse_view(request.form, paged=False)
+            values = read_values(request.form)
         except ma.ValidationError:  # a tampered form: the page only offers valid values
             problem = _("The current filters are invalid; fix them before saving the view.")
     if problem:
@@ -82,7 +106,7 @@ def save(resource: str):
     saved = SavedView(
         resource=resource, name=name, scope=scope, owner_user_id=principal.user_id,
         department_id=principal.department_id if scope is ViewScope.DEPARTMENT else None,
-        query=urlencode({k: v for k, v in view.values.items() if v}),
+        query=urlencode({k: v for k, v in values.items() if v}),
     )
     session.add(saved)
     try:
@@ -100,7 +124,7 @@ def save(resource: str):
 def delete(view_id: int):
     """Delete a view: its author may, and administrators may delete shared ones."""
     session = web.db_session()
-    view = next((v for resource in LISTS for v in visible_views(resource) if v.id == view_id), None)
+    view = next((v for v in visible_views(None) if v.id == view_id), None)
     if view is None:
         abort(404)
     if view.owner_user_id != current_principal().user_id and not current_user.is_admin:
@@ -108,4 +132,4 @@ def delete(view_id: int):
     session.delete(view)
     session.commit()
     flash(_("View %(name)s deleted.", name=view.name), "success")
-    return redirect(url_for(LISTS[view.resource]))
+    return redirect(list_url(view.resource))

@@ -3,6 +3,7 @@
 * :mod:`.models` — workflows, immutable versions, runs pinned to a version, step log, timers;
 * :mod:`.definition` — the definition's shape (marshmallow), checked when saved, compiled to run;
 * :mod:`.conditions` — CEL conditions; :mod:`.templates` — sandboxed Jinja2 parameters;
+* :mod:`.functions` — plugins' functions for conditions (``xrm_workflow_functions``);
 * :mod:`.actions` — the core's actions and the plugins' (``xrm_workflow_actions``);
 * :mod:`.engine` — triggers through the event bus, runs, waits, retries, loop guard, :func:`tick`;
 * :mod:`.dates` — date triggers ("30 days before a contract ends"), fired by a periodic scan;

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .. import __version__
-from ..contributions import WorkflowAction, WorkflowTrigger
+from ..contributions import WorkflowAction, WorkflowFunction, WorkflowTrigger
 from ..db import utcnow
 from ..errors import XrmError
 from ..graph import service as graph
@@ -31,6 +31,7 @@ from ..identity.ownership import Owned
 from ..identity.principal import Principal
 from ..identity.scoping import PermissionDenied, can
 from ..models import Tenant, User
+from .functions import contributed as contributed_functions
 from .models import Workflow, WorkflowRun
 
 
@@ -298,7 +299,8 @@ CORE_ACTIONS = {
 
 
 class Catalogue:
-    """The actions and triggers one tenant's workflows may use: the core's, then its enabled plugins'."""
+    """The actions, triggers and condition functions one tenant's workflows may use: the core's, then
+    its enabled plugins'."""
 
     def __init__(self, platform: Any, enabled_plugins: set[str]):
         self.actions: dict[str, WorkflowAction] = dict(CORE_ACTIONS)
@@ -311,6 +313,13 @@ class Catalogue:
         for plugin, trigger in platform.contributed("xrm_workflow_triggers", WorkflowTrigger):
             if plugin in enabled_plugins and trigger.pattern:
                 self.triggers.setdefault(trigger.name, trigger)
+        self.functions: dict[str, WorkflowFunction] = {}
+        #: Installed plugins with functions: a call into one of these names a function, enabled or not.
+        self.function_namespaces: set[str] = set()
+        for plugin, function in contributed_functions(platform):
+            self.function_namespaces.add(plugin)
+            if plugin in enabled_plugins:
+                self.functions.setdefault(function.name, function)
 
     def action(self, name: str) -> WorkflowAction | None:
         return self.actions.get(name)

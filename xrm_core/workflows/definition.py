@@ -27,7 +27,9 @@
       - wait: {business_hours: 4}                 # counted in the business calendar of the subject's
                                                   # department (or the tenant's), see xrm_core.businesshours
 
-Conditions are CEL (:mod:`.conditions`); string parameters may be templates (:mod:`.templates`).
+Conditions are CEL (:mod:`.conditions`), which may call plugins' functions (:mod:`.functions`,
+checked when saved by :func:`xrm_core.workflows.service.check_definition`); string parameters may
+be templates (:mod:`.templates`).
 Every problem is reported at its JSON path (``steps.1.then.0.params.users``), a CEL syntax error
 with its line and column.
 """

@@ -66,6 +66,7 @@ from ..tenancy import scoped_to
 from .actions import ActionFailed, Catalogue, StepContext, TransientFailure, run_action
 from .conditions import ConditionError, compile_condition, prepare
 from .definition import Action, Branch, Jump, Wait, compile_steps, seconds_of
+from .functions import bound
 from .models import (
     CUT,
     DELAYED,
@@ -129,14 +130,20 @@ def max_depth() -> int:
 
 def workflow_principal(session: Session, workflow_id: int, version: WorkflowVersion) -> Principal:
     """The recorded principal ``workflow:<id>``: exactly the version's granted permissions."""
-    grants = {perm: Scope(scope) for perm, scope in (version.definition.get("permissions") or {}).items()}
+    return principal_for(session, version.tenant_id, f"workflow:{workflow_id}", version.department_id,
+                         version.definition.get("permissions") or {})
+
+
+def principal_for(session: Session, tenant_id: int, name: str, department_id: int | None,
+                  permissions: dict[str, str]) -> Principal:
+    """A workflow's principal: ``permissions`` (name -> scope) granted from ``department_id``."""
+    grants = {perm: Scope(scope) for perm, scope in permissions.items()}
     subtree: frozenset[int] = frozenset()
-    if version.department_id is not None:
-        path = session.scalar(select(Department.path).where(Department.id == version.department_id))
+    if department_id is not None:
+        path = session.scalar(select(Department.path).where(Department.id == department_id))
         if path:
             subtree = frozenset(session.scalars(select(Department.id).where(Department.path.startswith(path))))
-    return Principal(tenant_id=version.tenant_id, name=f"workflow:{workflow_id}",
-                     department_id=version.department_id, subtree_ids=subtree, grants=grants)
+    return Principal(tenant_id=tenant_id, name=name, department_id=department_id, subtree_ids=subtree, grants=grants)
 
 
 @contextmanager
@@ -207,6 +214,13 @@ def values_for(session: Session, run_context: dict[str, Any], record: Any) -> di
     return values
 
 
+def activation(session: Session, condition: str, values: dict[str, Any]) -> Any:
+    """What ``condition`` is evaluated against: ``values``, with the plugin functions it calls bound
+    to ``session`` (acting as the workflow's principal); the plain values when it calls none."""
+    functions = bound(session, condition)
+    return prepare(values, functions) if functions else values
+
+
 def business_due(session: Session, record: Any, start: datetime, hours: float) -> datetime:
     """``hours`` business hours after ``start``, in the calendar of ``record``'s department (or the tenant's)."""
     calendar = calendar_for(session, getattr(record, "department_id", None))
@@ -259,7 +273,8 @@ def start_run(session: Session, platform: Any, tenant: Tenant, workflow: Workflo
         with acting(session, principal):
             record = load_subject(session, run.subject_type, run.subject_id)
             try:
-                if not compile_condition(condition).evaluate(values_for(session, run.context, record)):
+                if not compile_condition(condition).evaluate(
+                        activation(session, condition, values_for(session, run.context, record))):
                     return None
             except ConditionError as exc:
                 run.status, run.error, run.finished_at = FAILED, f"trigger condition: {exc}", now
@@ -330,7 +345,7 @@ def _became_true(session: Session, workflow: Workflow, version: WorkflowVersion,
     with acting(session, workflow_principal(session, workflow.id, version)):
         record = load_subject(session, source.subject.entity, source.subject.id)
         matched = record is not None and compile_condition(trigger["condition"]).evaluate(
-            values_for(session, {"event": event_values(source)}, record))
+            activation(session, trigger["condition"], values_for(session, {"event": event_values(source)}, record)))
     state = session.scalar(select(WorkflowRecordState).where(
         WorkflowRecordState.workflow_id == workflow.id, WorkflowRecordState.subject_type == source.subject.entity,
         WorkflowRecordState.subject_id == source.subject.id))
@@ -431,10 +446,12 @@ def advance(session: Session, platform: Any, tenant: Tenant, run: WorkflowRun, *
             if isinstance(instruction, Jump):
                 run.position = instruction.target
             elif isinstance(instruction, Branch):
-                if not _branch(session, run, instruction, prepare(values), now):
+                functions = bound(session, instruction.condition)
+                if not _branch(session, run, instruction, prepare(values, functions), now):
                     return
             elif isinstance(instruction, Wait):
-                if not _wait(session, run, instruction, prepare(values), now, record):
+                functions = bound(session, instruction.until) if instruction.until else None
+                if not _wait(session, run, instruction, prepare(values, functions), now, record):
                     return
             elif not _act(session, ctx, catalogue, instruction, now):
                 return

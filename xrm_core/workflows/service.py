@@ -22,7 +22,8 @@ from ..identity.principal import Principal
 from ..models import Tenant
 from .actions import Catalogue
 from .definition import validate_definition
-from .engine import TRIGGERED, forget_matching, load_subject, next_fire
+from .engine import TRIGGERED, acting, forget_matching, load_subject, next_fire, principal_for
+from .functions import calls_of, conditions_in, problems
 from .models import Workflow, WorkflowRun, WorkflowVersion
 
 NAME_LIMIT = 200
@@ -37,10 +38,12 @@ def check_definition(session: Session, platform: Any, definition: Any, saver: Pr
     """The loaded definition, or a ``ValidationError`` keyed by JSON path (under ``definition``).
 
     Beyond its shape: the permissions it asks for must exist and, when a person saves it, be ones
-    that person holds at least as widely — a workflow never gets more than its owner could do.
+    that person holds at least as widely — a workflow never gets more than its owner could do. The
+    plugin functions its conditions call are checked last, as the principal the workflow will have.
     """
+    catalogue = catalogue_for(session, platform)
     try:
-        loaded = validate_definition(definition, catalogue_for(session, platform))
+        loaded = validate_definition(definition, catalogue)
     except ValidationError as exc:
         raise ValidationError({"definition": exc.messages}) from None
     known = all_permissions(platform)
@@ -56,7 +59,38 @@ def check_definition(session: Session, platform: Any, definition: Any, saver: Pr
                 errors[permission] = [f"you cannot grant {permission} at {scope} scope: you hold it at {held_at} scope"]
     if errors:
         raise ValidationError({"definition": {"permissions": errors}})
+    _check_function_calls(session, catalogue, loaded, saver)
     return loaded
+
+
+def _check_function_calls(session: Session, catalogue: Catalogue, loaded: dict[str, Any],
+                          saver: Principal | None) -> None:
+    """Refuse calls of unknown plugin functions, or with arguments they refuse (an unknown segment),
+    keyed by the condition's JSON path."""
+    calling = [(path, source) for path, source in conditions_in(loaded) if calls_of(source)]
+    if not calling:
+        return
+    principal = principal_for(session, session.info["tenant_id"], "workflow:draft",
+                              saver.department_id if saver else None, loaded["permissions"])
+    errors: dict[Any, Any] = {}
+    with acting(session, principal):
+        for path, source in calling:
+            if messages := problems(session, source, catalogue.functions, catalogue.function_namespaces):
+                at = errors
+                for part in path[:-1]:
+                    at = at.setdefault(part, {})
+                at[path[-1]] = messages
+    if errors:
+        raise ValidationError({"definition": errors})
+
+
+def condition_problems(session: Session, platform: Any, source: str) -> list[str]:
+    """What is wrong with the plugin function calls of one condition, as the session's principal
+    sees it (the editor's live check; saving checks again as the workflow)."""
+    if not calls_of(source):
+        return []
+    catalogue = catalogue_for(session, platform)
+    return problems(session, source, catalogue.functions, catalogue.function_namespaces)
 
 
 def _name(name: Any) -> str:

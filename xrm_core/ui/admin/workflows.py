@@ -294,7 +294,12 @@ def condition_check():
     if not (_may("create") or _may("update")):
         abort(403, description=_("You may not edit workflows."))
     field = request.args.get("field", "trigger_condition")
-    report = wf.condition_report(request.form.get(field, ""), required=field != "trigger_condition")
+    source = request.form.get(field, "")
+    report = wf.condition_report(source, required=field != "trigger_condition")
+    # It compiles: do the plugin functions it calls (segments...) accept their arguments?
+    problems = service.condition_problems(web.db_session(), web.platform(), source) if report and report["valid"] else []
+    if problems:
+        report = {**report, "valid": False, "message": "; ".join(problems)}
     return render_template("admin/workflows/_condition_check.html", report=report)
 
 

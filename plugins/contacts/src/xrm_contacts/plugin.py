@@ -27,6 +27,7 @@ from . import (
     privacy,
     profiles,
     segments_actions,
+    segments_conditions,
     segments_models,
     segments_service,
     segments_views,
@@ -79,6 +80,11 @@ def xrm_event_types():
 @xrm.hookimpl
 def xrm_workflow_actions():
     return [*actions.ACTIONS, *segments_actions.ACTIONS]
+
+
+@xrm.hookimpl
+def xrm_workflow_functions():
+    return segments_conditions.FUNCTIONS
 
 
 @xrm.hookimpl

@@ -18,7 +18,8 @@ class AddToListParams(xrm.Schema):
         "description": "The party; default: the run's subject (a party, a contact, or a record with party_id)."})
 
 
-def _subject_party(subject: dict[str, Any] | None) -> int | None:
+def party_of_subject(subject: dict[str, Any] | None) -> int | None:
+    """The party a run's subject stands for: itself when it is a party, else its ``party_id``."""
     subject = subject or {}
     if subject.get("party_id") is not None:
         return int(subject["party_id"])
@@ -32,7 +33,7 @@ def run_add_to_list(params, session, subject=None):
     segment = session.get(Segment, params["list_id"])
     if segment is None:
         raise xrm.NotFound(f"no list {params['list_id']} the workflow can see")
-    party_id = params["party"] if params["party"] is not None else _subject_party(subject)
+    party_id = params["party"] if params["party"] is not None else party_of_subject(subject)
     if party_id is None:
         raise xrm.XrmError("no party: name one in 'party', or run the workflow on a party or contact")
     try:

@@ -29,6 +29,19 @@ def test_xrm_blueprints_xrm_permissions_xrm_event_types_and_xrm_models(xrm_clien
     assert len(xrm_events) == 1  # neither the refused nor the forbidden request published anything
 
 
+def test_xrm_list_views_serves_the_list_page_with_the_listing_rules(xrm_client, xrm_login):
+    """The core's page at /lists/<name>: filtered, exported, and only for users with the permission."""
+    for title in ("Specs", "Roadmap"):
+        assert xrm_client.post(BOOKMARKS, json={"title": title, "url": "/parties"}).status_code == 201
+    page = xrm_client.get("/lists/bookmarks.bookmarks?title__contains=spec")
+    assert page.status_code == 200
+    assert ">Specs</a>" in page.get_data(as_text=True) and "Roadmap" not in page.get_data(as_text=True)
+    exported = xrm_client.get("/lists/bookmarks.bookmarks/export.csv?sort=-title&columns=title")
+    rows = [line.split(",", 1) for line in exported.get_data().decode("utf-8-sig").splitlines()]
+    assert [title for _id, title in rows] == ["Title", "Specs", "Roadmap", "API documentation"]
+    assert xrm_login().get("/lists/bookmarks.bookmarks").status_code == 403
+
+
 def test_xrm_tenant_setup_and_xrm_demo_data_add_what_is_missing_only(xrm_tenant, xrm_session):
     plugin.xrm_tenant_setup(tenant=xrm_tenant, session=xrm_session)  # again, after enabling did it once
     for _ in range(2):

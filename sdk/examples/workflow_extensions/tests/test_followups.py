@@ -53,3 +53,30 @@ def test_xrm_workflow_actions_xrm_periodic_jobs_and_xrm_workflow_triggers(
     xrm_run_periodic_jobs("followups.announce_due")  # running again announces nothing twice
     xrm_deliver_events()
     assert len(xrm_client.get(f"{WORKFLOWS}/{tagger}/runs").get_json()["items"]) == 1
+
+
+def test_xrm_workflow_functions_answer_conditions(xrm_client, xrm_deliver_events):
+    """``followups.pending(subject.id)`` in a condition: its arguments checked when the workflow is
+    saved, its answer computed as the workflow when the condition runs."""
+    def asking(condition):
+        return {"trigger": {"kind": "manual"},
+                "permissions": {"core.party.read": "tenant", "followups.followup.read": "tenant"},
+                "steps": [{"if": condition, "then": [], "else": []}]}
+
+    refused = xrm_client.post(WORKFLOWS, json={"name": "Bad", "definition": asking('followups.pending("ACME")')})
+    assert refused.status_code == 422 and "takes a party's id" in str(refused.get_json()["errors"])
+    # Created before the workflow that schedules follow-ups: it has none.
+    other = xrm_client.post("/api/v1/parties", json={"kind": "organization", "display_name": "Other"}).get_json()
+    assert xrm_client.post(WORKFLOWS, json={"name": "Follow", "definition": FOLLOW_NEW_PARTIES}).status_code == 201
+    saved = xrm_client.post(WORKFLOWS, json={"name": "Pending?", "definition": asking("followups.pending(subject.id)")})
+    assert saved.status_code == 201, saved.get_json()
+    followed = xrm_client.post("/api/v1/parties", json={"kind": "organization", "display_name": "ACME"}).get_json()
+    xrm_deliver_events()  # the first workflow schedules a follow-up for the new party
+
+    def pending(party_id):
+        report = xrm_client.post(f"{WORKFLOWS}/{saved.get_json()['id']}/dry-run", json={"event": {
+            "type": "manual", "subject_type": "core_parties", "subject_id": str(party_id)}}).get_json()
+        return report["steps"][0]["output"]["result"]
+
+    assert pending(followed["id"]) is True
+    assert pending(other["id"]) is False

@@ -4,10 +4,12 @@ One hook per contribution:
 
 * ``xrm_models`` and ``xrm_migrations``: the table and the plugin's own Alembic branch;
 * ``xrm_blueprints``: an ``xrm.ApiBlueprint``, mounted under ``/api/v1/bookmarks``;
-* ``xrm_permissions``: ``bookmarks.bookmark.read``/``create``, which the ``Owned`` model enforces;
+* ``xrm_permissions``: ``bookmarks.bookmark.read``/``create``/``export``, which the ``Owned`` model enforces;
 * ``xrm_event_types``: ``bookmarks.bookmark.created`` and its payload schema;
 * ``xrm_event_handlers``: a reaction to one event type (a new party gets a bookmark);
 * ``xrm_on_event``: a reaction to every event (renamed parties' bookmarks follow);
+* ``xrm_list_views``: the bookmarks list page, served by the core at ``/lists/bookmarks.bookmarks``
+  from the API's ``Listing`` (filters, sort, pages, columns, saved views, CSV/Excel export);
 * ``xrm_tenant_setup``: a default bookmark when the plugin is enabled for a tenant (idempotent);
 * ``xrm_demo_data``: sample bookmarks for ``xrm demo``.
 """
@@ -46,7 +48,23 @@ def xrm_permissions():
     return [
         xrm.Permission("bookmarks.bookmark.read", "See bookmarks"),
         xrm.Permission("bookmarks.bookmark.create", "Add bookmarks"),
+        xrm.Permission("bookmarks.bookmark.export", "Export the bookmarks list"),
     ]
+
+
+#: The list page: the core reads through the user's session, so each user sees only their bookmarks.
+BOOKMARK_LIST = xrm.ListView(
+    "bookmarks.bookmarks", title="Bookmarks", description="The bookmarks you may see.", listing=api.BOOKMARKS,
+    columns=(xrm.ListColumn("title", "Title"), xrm.ListColumn("url", "Address"),
+             xrm.ListColumn("created_at", "Added", default=False)),
+    filters=(xrm.ListFilter("title__contains", "Title contains"),),
+    permission="bookmarks.bookmark.read", detail_url=lambda bookmark: bookmark.url,
+)
+
+
+@xrm.hookimpl
+def xrm_list_views(tenant):
+    return [BOOKMARK_LIST]
 
 
 @xrm.hookimpl

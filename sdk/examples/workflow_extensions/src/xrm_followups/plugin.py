@@ -5,7 +5,9 @@
 * ``xrm_periodic_jobs``: every five minutes, per tenant, announce the follow-ups that fell due by
   publishing ``followups.followup.due``;
 * ``xrm_workflow_triggers``: "A follow-up fell due", which admins start workflows from (tag the
-  party, notify its owner...). A trigger names the event it stands for; the engine does the rest.
+  party, notify its owner...). A trigger names the event it stands for; the engine does the rest;
+* ``xrm_workflow_functions``: ``followups.pending(subject.id)``, for conditions ("if the party has
+  no follow-up pending, schedule one").
 
 Plus what they need: the table (``xrm_models``, ``xrm_migrations``), the permissions the action and
 the job write with (``xrm_permissions``) and the event (``xrm_event_types``).
@@ -63,6 +65,22 @@ def announce_due_followups(session, now):
                     related=[followup.party_id])
 
 
+def has_pending_followup(session, party_id):
+    """The condition function ``followups.pending(party_id)``: whether the party has a follow-up not
+    announced yet. ``session`` acts as the workflow, so it sees the follow-ups the workflow may read."""
+    return session.scalar(select(FollowUp.id).where(
+        FollowUp.party_id == party_id, FollowUp.announced.is_(False)).limit(1)) is not None
+
+
+def check_pending_arguments(session, arguments):
+    """Called when a workflow is saved, with the literal arguments (``None`` for an expression such as
+    ``subject.id``): returns why they are refused, or ``None``."""
+    [party_id] = arguments
+    if party_id is not None and (isinstance(party_id, bool) or not isinstance(party_id, int)):
+        return f"followups.pending takes a party's id (subject.id), not {party_id!r}"
+    return None
+
+
 @xrm.hookimpl
 def xrm_models():
     return [FollowUp]
@@ -97,6 +115,13 @@ def xrm_workflow_actions():
 def xrm_workflow_triggers():
     return [xrm.WorkflowTrigger("followups.followup_due", label="A follow-up fell due",
                                 description="Runs when a scheduled follow-up's day has come.", pattern=DUE)]
+
+
+@xrm.hookimpl
+def xrm_workflow_functions():
+    return [xrm.WorkflowFunction("followups.pending", description="Whether the party has a follow-up pending.",
+                                 params=("party_id",), evaluate=has_pending_followup,
+                                 check_arguments=check_pending_arguments)]
 
 
 @xrm.hookimpl
