@@ -135,6 +135,11 @@ def test_a_sales_north_rep_never_sees_sales_souths_opportunity(xrm_client, xrm_l
     assert "1111.00" in exported and "7777.00" not in exported
     everything = xrm_client.get("/sales/reports/forecast.csv").get_data(as_text=True)
     assert ",2,8888.00," in everything  # both deals, one month, one owner
+    forecast = north.get(f"{API}/reports/forecast?start=2026-07-01&end=2026-08-01").get_json()["items"]
+    assert [(r["month"], r["count"], r["amount"]) for r in forecast] == [("2026-07", 1, "1111.00")]
+    assert [r["amount"] for r in north.get(f"{API}/reports/pipeline").get_json()["items"]] == ["1111.00"]
+    assert xrm_client.get(f"{API}/reports/forecast").get_json()["items"][0]["amount"] == "8888.00"
+    assert north.get(f"{API}/reports/win-rates?by=colour").status_code == 422
 
 
 def test_reports_page_draws_charts_and_exports_xlsx(xrm_client, xrm_session, generated):

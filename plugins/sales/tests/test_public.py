@@ -132,3 +132,21 @@ def test_a_quote_past_its_validity_cannot_be_accepted(xrm_app, xrm_session, xrm_
     response = xrm_app.test_client().post(path, data={"decision": "accept"})
     assert response.status_code == 410
     assert _status(xrm_session, quote_id) == "sent"
+
+
+def test_the_expiry_job_expires_sent_quotes_once_and_the_link_then_refuses(xrm_app, xrm_session, xrm_clock, sent,
+                                                                         xrm_run_periodic_jobs, xrm_events):
+    quote_id, path = sent
+    assert xrm_run_periodic_jobs("sales.quote_expiry") is not None and _status(xrm_session, quote_id) == "sent"
+    assert [e for e in xrm_events if e.type == "sales.quote.expired"] == []  # still valid today
+    xrm_clock.advance(days=31)
+    xrm_run_periodic_jobs("sales.quote_expiry")
+    assert _status(xrm_session, quote_id) == "expired"
+    expired = [e for e in xrm_events if e.type == "sales.quote.expired"]
+    assert len(expired) == 1 and expired[0].payload["status"] == "expired"
+    assert expired[0].actor == "job:sales.quote_expiry" and expired[0].payload["valid_until"] < xrm_clock.now().date().isoformat()
+    xrm_run_periodic_jobs("sales.quote_expiry")  # idempotent: nothing is sent twice
+    assert len([e for e in xrm_events if e.type == "sales.quote.expired"]) == 1
+    refused = xrm_app.test_client().post(path, data={"decision": "accept"})
+    assert refused.status_code == 410 and "This link has expired." in refused.get_data(as_text=True)
+    assert _status(xrm_session, quote_id) == "expired"

@@ -150,3 +150,29 @@ def test_the_dashboard_widget_charts_the_top_customers(xrm_session, xrm_app, xrm
     assert "<svg" in html
     customer_id, currency = max(recent, key=recent.get)
     assert f"{names[customer_id]} ({currency})" in html
+
+
+def test_the_json_reports_follow_the_api_conventions_and_the_readers_department(xrm_session, xrm_client, xrm_login,
+                                                                               book):
+    generated, north, _, _ = book
+    xrm_session.close()
+    everything = xrm_client.get("/api/v1/sales/reports/revenue?limit=1000")
+    assert everything.status_code == 200
+    assert {(r["customer_id"], r["currency"]): Decimal(r["revenue"]) for r in everything.get_json()["items"]} == (
+        _expected(generated, lambda c, cur, p: (c, cur)))
+    products = xrm_client.get("/api/v1/sales/reports/revenue?by=product&start=2025-06-01").get_json()["items"]
+    assert {(r["product_id"], r["currency"]): Decimal(r["revenue"]) for r in products} == _expected(
+        generated, lambda c, cur, p: (p, cur), start=date(2025, 6, 1))
+    rep = xrm_login("sales.order.read", "sales.revenue.read", scope="department", department="North")
+    scoped = rep.get("/api/v1/sales/reports/revenue?limit=1000").get_json()["items"]
+    assert {(r["customer_id"], r["currency"]): Decimal(r["revenue"]) for r in scoped} == _expected(
+        generated, lambda c, cur, p: (c, cur), department=north.id)
+    for bad, field in (("start=June", "start"), ("by=colour", "by"), ("start=2026-01-01&end=2025-01-01", "end"),
+                       ("limit=0", "limit"), ("currency=EUR", "currency")):
+        refused = xrm_client.get(f"/api/v1/sales/reports/revenue?{bad}")
+        assert refused.status_code == 422 and refused.mimetype == "application/problem+json", bad
+        assert field in refused.get_json()["errors"], bad
+    assert xrm_login("sales.order.read").get("/api/v1/sales/reports/revenue").status_code == 403
+    spec = xrm_client.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/sales/reports/revenue", "/api/v1/sales/reports/forecast", "/api/v1/sales/reports/pipeline",
+            "/api/v1/sales/reports/win-rates"} <= set(spec["paths"])

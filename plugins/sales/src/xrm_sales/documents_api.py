@@ -7,7 +7,7 @@ lifecycle allows (nothing, today), so a change of amounts or lines answers 409 n
 from __future__ import annotations
 
 import xrm_sdk as xrm
-from flask import request, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from .documents_service import (
     revise_quote,
     send_quote,
 )
+from .letterhead import MAX_LOGO_BYTES, logo_format, remove_logo, set_logo, update_letterhead
 from .numbering import DEFAULT_PATTERNS, DocumentSequence, NumberingError, set_pattern
 from .permissions import require
 
@@ -336,14 +337,17 @@ class DocumentSettingsSchema(xrm.Schema):
     #: Numbering pattern per document type (``quote``, ``order``, ``invoice``, ``credit_note``).
     numbering = fields.Dict(keys=fields.String(validate=validate.OneOf(DEFAULT_PATTERNS)),
                             values=fields.String(validate=validate.Length(min=1, max=100)))
+    has_logo = fields.Boolean(dump_only=True, metadata={
+        "description": "Whether documents print a logo (set it at /document-settings/logo)."})
 
 
 def _settings(session) -> dict:
     profile = document_profile(session)
     patterns = dict(DEFAULT_PATTERNS)
     patterns.update({s.document_type: s.pattern for s in session.scalars(select(DocumentSequence))})
-    return {**{name: getattr(profile, name) for name in DocumentSettingsSchema().fields if name != "numbering"},
-            "numbering": patterns}
+    return {**{name: getattr(profile, name) for name in DocumentSettingsSchema().fields
+               if name not in ("numbering", "has_logo")},
+            "numbering": patterns, "has_logo": profile.logo is not None}
 
 
 @blueprint.route("/document-settings")
@@ -361,13 +365,45 @@ class DocumentSettings(MethodView):
         """Change some settings; a numbering pattern applies from the next number on."""
         session = xrm.db_session()
         require(session, "sales.document_settings.update")
-        profile = document_profile(session)
         for document_type, pattern in data.pop("numbering", {}).items():
             try:
                 set_pattern(session, document_type, pattern)
             except NumberingError as exc:
                 raise xrm.ValidationError({"numbering": {document_type: [str(exc)]}}) from None
-        for name, value in data.items():
-            setattr(profile, name, value)
+        update_letterhead(session, data)
         session.commit()
         return _settings(session)
+
+
+@blueprint.route("/document-settings/logo")
+class DocumentLogo(MethodView):
+    @blueprint.response(200, content_type="image/png", description="The logo (PNG or JPEG).")
+    @blueprint.alt_response(404, response="NOT_FOUND")
+    def get(self):
+        """The logo printed at the top of the documents (404 when there is none)."""
+        session = xrm.db_session()
+        require(session, "sales.document_settings.read")
+        logo = document_profile(session).logo
+        if logo is None:
+            raise xrm.NotFound("The documents have no logo.")
+        return Response(logo, mimetype=logo_format(logo))
+
+    @blueprint.response(204)
+    def put(self):
+        """Set the logo: a PNG or JPEG up to 1 MB, as the ``file`` of a multipart form or as the body.
+
+        The image is decoded in full before it is kept; anything else is a 422 on ``logo``.
+        """
+        if request.content_length and request.content_length > MAX_LOGO_BYTES + 64 * 1024:
+            raise xrm.ValidationError({"logo": [f"The logo must be at most {MAX_LOGO_BYTES // 1024} KB."]})
+        upload = request.files.get("file")
+        session = xrm.db_session()
+        set_logo(session, upload.read() if upload is not None else request.get_data())
+        session.commit()
+
+    @blueprint.response(204)
+    def delete(self):
+        """Print the documents without a logo."""
+        session = xrm.db_session()
+        remove_logo(session)
+        session.commit()

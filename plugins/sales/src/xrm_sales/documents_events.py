@@ -13,6 +13,8 @@ class QuotePayload(xrm.Schema):
     status = fields.String(required=True)
     #: On ``sales.quote.sent``: the signed page where the customer accepts or refuses.
     public_url = fields.String()
+    #: On ``sales.quote.expired``: the last day the quote could be accepted (ISO date).
+    valid_until = fields.String()
 
 
 class OrderPayload(xrm.Schema):
@@ -38,6 +40,8 @@ DOCUMENT_EVENT_TYPES = [
                   schema=QuotePayload),
     xrm.EventType("sales.quote.accepted", description="The customer accepted a quote.", schema=QuotePayload),
     xrm.EventType("sales.quote.refused", description="The customer refused a quote.", schema=QuotePayload),
+    xrm.EventType("sales.quote.expired", description="A sent quote passed its validity date unanswered.",
+                  schema=QuotePayload),
     xrm.EventType("sales.order.created", description="An order was created from an accepted quote; an external "
                   "invoicing system listens to this.", schema=OrderPayload),
     xrm.EventType("sales.invoice.issued", description="An invoice or credit note was issued.", schema=InvoicePayload),

@@ -218,13 +218,27 @@ def decide_quote(session: Session, quote: Quote, version: int, accepted: bool, *
 
 
 def expire_quotes(session: Session, today: date | None = None) -> int:
-    """Mark the sent quotes whose validity has passed as ``expired``; return how many."""
+    """Mark the sent quotes whose validity has passed as ``expired`` and publish ``sales.quote.expired``.
+
+    The periodic job ``sales.quote_expiry`` runs it; a second run the same day finds nothing left
+    to expire (only ``sent`` quotes are looked at), so each quote expires, and is announced, once.
+    Returns how many expired.
+    """
     today = today or xrm.utcnow().date()
-    overdue = session.scalars(select(Quote).where(Quote.status == "sent", Quote.valid_until < today)).all()
+    overdue = session.scalars(select(Quote).where(Quote.status == "sent", Quote.valid_until < today)
+                              .order_by(Quote.id)).all()
     for quote in overdue:
         quote.status = "expired"
     session.flush()
+    for quote in overdue:
+        _publish_quote(session, "sales.quote.expired", quote, valid_until=quote.valid_until.isoformat())
     return len(overdue)
+
+
+#: Hourly is often enough for a validity counted in days, and soon enough after midnight.
+QUOTE_EXPIRY_SECONDS = 3600
+PERIODIC_JOBS = [xrm.PeriodicJob("sales.quote_expiry", seconds=QUOTE_EXPIRY_SECONDS,
+                                 run=lambda session, now: expire_quotes(session, now.date()))]
 
 
 def _publish_quote(session: Session, type: str, quote: Quote, *, actor: str | None = None, **extra: Any) -> None:

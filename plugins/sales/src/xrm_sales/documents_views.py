@@ -12,6 +12,7 @@ from .clv import customer_values
 from .documents import Invoice, Order, Quote
 from .documents_service import document_profile
 from .pdf import printed_invoice, printed_order, printed_quote, render_pdf, render_xlsx
+from .permissions import allowed
 from .revenue import Period, revenue_per_customer
 
 blueprint = Blueprint("sales_documents", __name__, template_folder="templates", url_prefix="/sales/documents")
@@ -29,7 +30,8 @@ def index():
     session = xrm.db_session()
     recent = {name: session.scalars(select(model).order_by(model.id.desc()).limit(RECENT)).all()
               for name, (model, _) in KINDS.items()}
-    return render_template("sales/doc_index.html", tenant=xrm.current_tenant(), **recent)
+    return render_template("sales/doc_index.html", tenant=xrm.current_tenant(),
+                           may_configure=allowed(session, "sales.document_settings.read"), **recent)
 
 
 @blueprint.get("/quotes/<int:quote_id>")

@@ -7,12 +7,13 @@ it and never commits. Transitions publish their event in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import xrm_sdk as xrm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from .permissions import require
 from .pipeline import OUTCOMES, REQUIRABLE_FIELDS, Lead, Opportunity, Pipeline, Stage
@@ -63,11 +64,21 @@ def create_pipeline(session: Session, name: str, stages: Iterable[Mapping[str, A
 def _check_stages(stages: list[Mapping[str, Any]]) -> None:
     errors: dict[str, list[str]] = {}
     names = [stage.get("name") for stage in stages]
-    if not any(stage.get("outcome") is None for stage in stages):
+    if not stages:
+        errors["stages"] = ["A pipeline needs at least one stage."]
+    elif not any(stage.get("outcome") is None for stage in stages):
         errors["stages"] = ["A pipeline needs at least one open stage (without an outcome)."]
     if len(set(names)) != len(names):
         errors["stages"] = ["Stage names must be unique within a pipeline."]
     for index, stage in enumerate(stages):
+        if not str(stage.get("name") or "").strip():
+            errors[f"stages.{index}.name"] = ["Give the stage a name."]
+        try:
+            in_range = Decimal(0) <= Decimal(str(stage.get("probability"))) <= Decimal(100)
+        except InvalidOperation:  # not a number at all (NaN included)
+            in_range = False
+        if not in_range:
+            errors[f"stages.{index}.probability"] = ["A percentage between 0 and 100."]
         unknown = sorted(set(stage.get("required_fields") or []) - set(REQUIRABLE_FIELDS))
         if unknown:
             errors[f"stages.{index}.required_fields"] = [
@@ -76,6 +87,81 @@ def _check_stages(stages: list[Mapping[str, Any]]) -> None:
             errors[f"stages.{index}.outcome"] = ["Must be 'won', 'lost' or empty."]
     if errors:
         raise xrm.ValidationError(errors)
+
+
+def update_pipeline(session: Session, pipeline: Pipeline, name: str, stages: Iterable[Mapping[str, Any]], *,
+                    is_default: bool = False) -> Pipeline:
+    """Rename ``pipeline`` and replace its stages by ``stages``, in order.
+
+    A stage dict with the ``id`` of one of the pipeline's stages changes that stage; one without
+    an ``id`` adds a stage; the pipeline's stages left out are removed. Stages that hold
+    opportunities (any, visible to the caller or not) can be changed but neither removed nor have
+    their outcome changed: their opportunities would sit in a stage that no longer says what they
+    are. The pipeline's version goes up even when only its stages change, so a form or an ETag
+    taken before any change is refused afterwards.
+
+    :raises xrm.ValidationError: like :func:`create_pipeline`, plus another pipeline's stage id, or
+        a stage holding opportunities removed or closed/reopened (each named by its index).
+    :raises xrm.Conflict: another pipeline has that name.
+    """
+    require(session, "sales.pipeline.create")
+    stages = list(stages)
+    _check_stages(stages)
+    if session.scalar(select(Pipeline.id).where(Pipeline.name == name, Pipeline.id != pipeline.id)) is not None:
+        raise xrm.Conflict(f"A pipeline named {name!r} already exists.")
+    existing = {stage.id: stage for stage in pipeline.stages}
+    in_use = _stages_in_use(session, pipeline)
+    errors: dict[str, list[str]] = {}
+    for index, stage in enumerate(stages):
+        stage_id = stage.get("id")
+        if stage_id is not None and stage_id not in existing:
+            errors[f"stages.{index}.id"] = [f"Stage {stage_id} is not a stage of the pipeline {pipeline.name!r}."]
+        elif stage_id in in_use and stage.get("outcome") != existing[stage_id].outcome:
+            errors[f"stages.{index}.outcome"] = [
+                f"The stage {existing[stage_id].name!r} holds opportunities: its outcome cannot change."]
+    kept = {stage.get("id") for stage in stages}
+    removed = [stage for stage_id, stage in existing.items() if stage_id not in kept]
+    busy = [stage.name for stage in removed if stage.id in in_use]
+    if busy:
+        errors["stages"] = [(f"The stage(s) {', '.join(map(repr, busy))} hold opportunities: move them to "
+                             "another stage before removing it.")]
+    if errors:
+        raise xrm.ValidationError(errors)
+    for stage in removed:
+        pipeline.stages.remove(stage)
+    # Stage names are unique per pipeline at every flush: park the renamed ones first, so a swap works.
+    renamed = [(existing[s["id"]], s["name"]) for s in stages if s.get("id") is not None
+               and existing[s["id"]].name != s["name"]]
+    for stage, _new_name in renamed:
+        stage.name = f"\u2063{stage.id}"
+    session.flush()
+    ordered = []
+    for position, wanted in enumerate(stages):
+        stage = existing[wanted["id"]] if wanted.get("id") is not None else Stage()
+        stage.name, stage.position = wanted["name"], position
+        stage.probability = Decimal(str(wanted["probability"]))
+        stage.required_fields = list(wanted.get("required_fields") or [])
+        stage.outcome = wanted.get("outcome")
+        ordered.append(stage)
+    pipeline.stages = ordered
+    if is_default and not pipeline.is_default:
+        for other in session.scalars(select(Pipeline).where(Pipeline.is_default.is_(True))):
+            other.is_default = False
+    pipeline.name, pipeline.is_default = name, is_default
+    flag_modified(pipeline, "name")  # a change of stages alone is a new version of the pipeline too
+    session.flush()
+    return pipeline
+
+
+def _stages_in_use(session: Session, pipeline: Pipeline) -> set[int]:
+    """The ids of ``pipeline``'s stages any opportunity of the tenant is in.
+
+    Read from the table, not the permission-scoped model: an opportunity the administrator may
+    not see still holds its stage (the answer is only which stages, never which opportunities).
+    """
+    table = Opportunity.__table__
+    return set(session.scalars(select(table.c.stage_id).distinct().where(
+        table.c.tenant_id == pipeline.tenant_id, table.c.pipeline_id == pipeline.id)))
 
 
 def default_pipeline(session: Session) -> Pipeline | None:

@@ -20,7 +20,9 @@ PERCENTAGE = validate.Range(min=0, max=100)
 
 
 class StageSchema(xrm.Schema):
-    id = fields.Integer(dump_only=True)
+    # Named apart from ``id`` (read-only by name in every schema): a stage's id is input when changing a pipeline.
+    stage_id = fields.Integer(data_key="id", attribute="id", allow_none=True, load_default=None, metadata={
+        "description": "When changing a pipeline: the id of the stage kept; leave out for a new stage."})
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     position = fields.Integer(dump_only=True)
     probability = fields.Decimal(as_string=True, required=True, validate=PERCENTAGE)
@@ -154,6 +156,23 @@ class PipelineDetail(MethodView):
         """One pipeline."""
         require(xrm.db_session(), "sales.pipeline.read")
         return xrm.get_or_404(Pipeline, pipeline_id)
+
+    @blueprint.requires_if_match
+    @blueprint.arguments(PipelineSchema)
+    @blueprint.record_response(PipelineSchema)
+    def put(self, data, pipeline_id):
+        """Rename the pipeline and replace its stages, in order (send its ETag in If-Match).
+
+        A stage with the ``id`` of one of the pipeline's stages changes it, one without adds a
+        stage, and the stages left out are removed; a stage holding opportunities can neither be
+        removed nor change its outcome (422 naming it).
+        """
+        session = xrm.db_session()
+        require(session, "sales.pipeline.create")
+        pipeline = xrm.get_for_update(Pipeline, pipeline_id)
+        opportunities.update_pipeline(session, pipeline, data["name"], data["stages"], is_default=data["is_default"])
+        session.commit()
+        return pipeline
 
 
 @blueprint.route("/opportunities")

@@ -20,13 +20,17 @@ from . import (
     documents_demo,
     documents_events,
     documents_permissions,
+    documents_service,
     documents_views,
     events,
+    letterhead_views,
     numbering,
     opportunities,
     pipeline,
     pipeline_api,
+    pipeline_settings,
     public,
+    reports_api,
     revenue_facts,
     revenue_views,
     views,
@@ -53,7 +57,8 @@ def xrm_migrations():
 def xrm_blueprints():
     return [catalogue_api.blueprint, pipeline_api.blueprint, views.blueprint, analytics_views.blueprint,
             webforms.blueprint,
-            documents_api.blueprint, documents_views.blueprint, public.blueprint, revenue_views.blueprint]
+            documents_api.blueprint, documents_views.blueprint, public.blueprint, revenue_views.blueprint,
+            pipeline_settings.blueprint, letterhead_views.blueprint, reports_api.blueprint]
 
 
 @xrm.hookimpl
@@ -77,6 +82,11 @@ def xrm_navigation(tenant):
 
 
 @xrm.hookimpl
+def xrm_list_views(tenant):
+    return [views.OPPORTUNITY_LIST]
+
+
+@xrm.hookimpl
 def xrm_party_panels(tenant, party):
     return [*views.party_panels(party), *documents_views.party_panels(party)]
 
@@ -84,6 +94,11 @@ def xrm_party_panels(tenant, party):
 @xrm.hookimpl
 def xrm_dashboard_widgets(tenant):
     return [*analytics_views.WIDGETS, *revenue_views.WIDGETS]
+
+
+@xrm.hookimpl
+def xrm_periodic_jobs():
+    return [*documents_service.PERIODIC_JOBS]
 
 
 @xrm.hookimpl

@@ -21,11 +21,14 @@ from .analytics import open_summary
 from .catalogue import Product
 from .permissions import allowed, require
 from .pipeline import Lead, Opportunity, Pipeline
+from .pipeline_api import OPPORTUNITIES
 
 blueprint = Blueprint("sales", __name__, template_folder="templates", url_prefix="/sales")
 
+#: The opportunities list (:data:`OPPORTUNITY_LIST`) as it opens: the open deals, closing soonest first.
+OPPORTUNITIES_URL = "/lists/sales.opportunities?status=open&sort=expected_close_date"
 NAVIGATION = [
-    xrm.NavEntry("sales.opportunities", label="Sales", url="/sales/", order=50),
+    xrm.NavEntry("sales.opportunities", label="Sales", url=OPPORTUNITIES_URL, order=50),
     xrm.NavEntry("sales.leads", label="Leads", url="/sales/leads", order=51),
     xrm.NavEntry("sales.reports", label="Sales reports", url="/sales/reports/", order=52),
 ]
@@ -42,18 +45,47 @@ def _refusal(exc: Exception) -> str:
 
 @blueprint.get("/")
 def index():
-    """The opportunities the user may see, open ones first, and the pipelines' boards."""
-    session = xrm.db_session()
-    status = request.args.get("status", "open")
-    query = select(Opportunity).order_by(Opportunity.expected_close_date.is_(None), Opportunity.expected_close_date,
-                                         Opportunity.id).limit(200)
-    if status in ("open", "won", "lost"):
-        query = query.where(Opportunity.status == status)
-    pipelines = session.scalars(select(Pipeline).order_by(Pipeline.name)).all() if allowed(
-        session, "sales.pipeline.read") else []
-    return render_template("sales/index.html", opportunities=session.scalars(query).all(), status=status,
-                           pipelines=pipelines, may_create=allowed(session, "sales.opportunity.create"))
+    """The opportunities list is the core's generic list page (:data:`OPPORTUNITY_LIST`), open ones first."""
+    return redirect(OPPORTUNITIES_URL, code=303)
 
+
+def _list_links(session) -> list[tuple[str, str]]:
+    """The list page's buttons: each pipeline's board, and a new opportunity when the user may add one."""
+    # Absolute endpoints: the core's list page renders these outside this blueprint.
+    boards = [(_("Board: %(name)s", name=p.name), url_for("sales.board", pipeline_id=p.id))
+              for p in session.scalars(select(Pipeline).order_by(Pipeline.name))] if allowed(
+        session, "sales.pipeline.read") else []
+    new = [(_("New opportunity"), url_for("sales.new_opportunity"))] if allowed(session, "sales.opportunity.create") else []
+    configure = [(_("Pipelines"), url_for("sales_settings.pipelines"))] if allowed(
+        session, "sales.pipeline.create") else []
+    return boards + new + configure
+
+
+#: ``/lists/sales.opportunities``: the core serves it (filters, sort, pages, saved views, export).
+OPPORTUNITY_LIST = xrm.ListView(
+    "sales.opportunities", title="Opportunities", description="The deals you may see.",
+    listing=OPPORTUNITIES,
+    columns=(
+        xrm.ListColumn("title", "Title"),
+        xrm.ListColumn("customer", "Customer", value=lambda o: o.customer.display_name if o.customer else "",
+                       field="customer_id"),
+        xrm.ListColumn("stage", "Stage", value=lambda o: o.stage.name, field="stage_id"),
+        xrm.ListColumn("amount", "Amount"),
+        xrm.ListColumn("currency", "Currency"),
+        xrm.ListColumn("weighted", "Weighted", value=lambda o: o.weighted_amount, field="amount"),
+        xrm.ListColumn("expected_close_date", "Expected close"),
+        xrm.ListColumn("status", "Status", default=False),
+        xrm.ListColumn("created_at", "Created", default=False),
+    ),
+    filters=(
+        xrm.ListFilter("status", "Status", choices=(("open", "Open"), ("won", "Won"), ("lost", "Lost"))),
+        xrm.ListFilter("expected_close_date__gte", "Closing from (YYYY-MM-DD)"),
+        xrm.ListFilter("expected_close_date__lt", "Closing before (YYYY-MM-DD)"),
+    ),
+    permission="sales.opportunity.read",
+    detail_url=lambda o: url_for("sales.show_opportunity", opportunity_id=o.id),
+    links=_list_links,
+)
 
 def _pipeline(session, pipeline_id: int) -> Pipeline:
     require(session, "sales.pipeline.read")
