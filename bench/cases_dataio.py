@@ -45,7 +45,8 @@ def _contacts(count: int, seed: int) -> tuple[bytes, list[tuple[str, str, str]]]
     for n in range(count):
         name = f"{rng.choice(GIVEN)} {rng.choice(FAMILY)} {n}"
         email = f"contact{n}@example.org"
-        digits = f"{rng.randrange(200, 999)}{rng.randrange(200, 999)}{n % 10_000:04d}"
+        # unique per row (up to 8,000,000 rows), as a phone identifier must be: a random area code
+        digits = f"{rng.randrange(200, 999)}{200 + n // 10_000 % 800:03d}{n % 10_000:04d}"
         lines.append(f"{name},{email},({digits[:3]}) {digits[3:6]}-{digits[6:]}")
         clean.append((name, email, f"+1{digits}"))
     return ("\n".join(lines) + "\n").encode(), clean

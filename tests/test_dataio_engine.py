@@ -187,6 +187,20 @@ def test_a_clash_found_while_writing_names_the_row(world):
     assert "New" not in parties(world)
 
 
+def test_two_rows_sharing_an_identifier_are_one_clash_and_change_nothing(world):
+    # matched on e-mail, so both rows are new parties: the second one's phone is the first one's (the
+    # chunk's write fails, then its rows are written one by one and the second names the first)
+    data = ("display_name,identifier.email,identifier.phone\n"
+            "Ann,ann@example.org,+44 20 7946 0019\nBen,ben@example.org,+44 20 7946 0019\n")
+    report = run(world, data, match_on="identifier.email")
+    assert report.status == "failed" and [e["row"] for e in report.errors] == [2]
+    assert "identifier phone:+442079460019 already belongs to party" in report.errors[0]["reason"]
+    assert parties(world) == {}
+    done = run(world, data, match_on="identifier.email", skip_errors=True)
+    assert (done.status, done.created, done.failed) == ("completed", 1, 1)
+    assert set(parties(world)) == {"Ann"}
+
+
 def test_undo_restores_updated_records_and_deletes_created_ones(world):
     run(world, PEOPLE, match_on="identifier.email")
     before = parties(world)

@@ -102,7 +102,8 @@ class Report:
     skipped: int = 0
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    #: Every record's outcome: ``{"row", "outcome", "record_id"?, "reason"?}`` (dry runs).
+    #: Every record's outcome: ``{"row", "outcome", "record_id"?, "reason"?}``; dry runs only (a real
+    #: run of a million rows would hold a million of them to report nothing its counts do not).
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
 
@@ -257,6 +258,7 @@ class Importer:
             existing = self.target.find(self.session, key, wanted) if wanted else {}
         ops: list[_Op] = []
         pending: dict[Any, _Op] = {}
+        updating: dict[int, _Op] = {}
         for row, values in mapped:
             value = values.get(key) if key else None
             match = pending.get(value) if value is not None else None
@@ -269,7 +271,7 @@ class Importer:
                 report.skipped += 1
                 reason = (f"same {key} as row {match.rows[0]}" if match is not None
                           else f"matches {self.target.name} #{record_id}")
-                report.outcomes.append({"row": row, "outcome": "skipped", "reason": reason})
+                _outcome(report, row, "skipped", reason=reason)
                 continue
             data = self._validated(report, row, values, partial=match is not None or record_id is not None)
             if data is None:
@@ -277,21 +279,22 @@ class Importer:
             if match is not None:
                 match.data.update(data)
                 match.rows.append(row)
-                report.outcomes.append({"row": row, "outcome": "merged", "reason": f"same {key} as row {match.rows[0]}"})
+                _outcome(report, row, "merged", reason=f"same {key} as row {match.rows[0]}")
             elif record_id is not None:
-                op = next((o for o in ops if o.record_id == record_id), None)
+                op = updating.get(record_id)
                 if op is None:
-                    ops.append(_Op([row], ImportAction.UPDATED, data, record_id, value))
+                    op = updating[record_id] = _Op([row], ImportAction.UPDATED, data, record_id, value)
+                    ops.append(op)
                 else:
                     op.data.update(data)
                     op.rows.append(row)
-                report.outcomes.append({"row": row, "outcome": "updated", "record_id": record_id})
+                _outcome(report, row, "updated", record_id=record_id)
             else:
                 op = _Op([row], ImportAction.CREATED, data, key=value)
                 ops.append(op)
                 if value is not None:
                     pending[value] = op
-                report.outcomes.append({"row": row, "outcome": "created"})
+                _outcome(report, row, "created")
         return ops
 
     def _validated(self, report: Report, row: int, values: dict[str, Any], *, partial: bool) -> dict[str, Any] | None:
@@ -324,7 +327,7 @@ class Importer:
     def _error(self, report: Report, row: int, column: str | None, reason: str) -> None:
         report.failed += 1 if not report.errors or report.errors[-1]["row"] != row else 0
         report.errors.append({"row": row, "column": column, "reason": reason})
-        report.outcomes.append({"row": row, "outcome": "failed", "reason": reason})
+        _outcome(report, row, "failed", reason=reason)
 
     def write(self, ops: list[_Op], batch: ImportBatch) -> None:
         """Create and update ``ops``, and log them for undo, in the session's transaction."""
@@ -341,9 +344,17 @@ class Importer:
         if updates:
             self.target.update(self.session, updates)
         applied = _jsonable(self.target.snapshot(self.session, [op.record_id for op in ops]))
-        self.session.execute(insert(ImportRecord.__table__), [
-            {"tenant_id": batch.tenant_id, "batch_id": batch.id, "record_id": op.record_id, "action": op.action.value,
-             "previous": previous.get(op.record_id), "applied": applied.get(op.record_id)} for op in ops])
+        # Created records have no previous state: their rows leave the column out (NULL) rather
+        # than each carrying a JSON null to encode.
+        if creates:
+            self.session.execute(insert(ImportRecord.__table__), [
+                {"tenant_id": batch.tenant_id, "batch_id": batch.id, "record_id": op.record_id,
+                 "action": op.action.value, "applied": applied.get(op.record_id)} for op in creates])
+        if updates:
+            self.session.execute(insert(ImportRecord.__table__), [
+                {"tenant_id": batch.tenant_id, "batch_id": batch.id, "record_id": op.record_id,
+                 "action": op.action.value, "previous": previous.get(op.record_id), "applied": applied.get(op.record_id)}
+                for op in ops if op.action is ImportAction.UPDATED])
 
     def write_each(self, ops: list[_Op], batch: ImportBatch, report: Report) -> list[_Op]:
         """Write ``ops`` one by one (each in a savepoint); report the failing ones, return the others."""
@@ -469,6 +480,11 @@ class Importer:
         return Report(self.target.name, dry_run=False, batch_id=batch_id, status=BatchStatus.FAILED.value,
                       rows=report.rows, failed=report.failed, errors=report.errors,
                       ignored_columns=report.ignored_columns)
+
+
+def _outcome(report: Report, row: int, outcome: str, **details: Any) -> None:
+    if report.dry_run:
+        report.outcomes.append({"row": row, "outcome": outcome, **details})
 
 
 def _chunks(records: Iterable[Any], size: int, skip_rows: int) -> Iterator[list[tuple[int, Any]]]:

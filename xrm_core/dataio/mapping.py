@@ -11,10 +11,17 @@ A mapping is a dict ``{column: field}``:
 Values are transformed by the field's type (:class:`~xrm_core.dataio.targets.ImportField`): phones
 normalised to E.164 with ``phonenumbers`` (numbers without a country code read in ``region``),
 dates parsed in the user's ``locale`` (ISO dates always work), lists split on ``;`` or ``,``.
+
+Phones are the costly transform at scale (``phonenumbers.parse`` runs its whole rule set on every
+value): a number written plainly — digits with spaces, dashes, dots or brackets, ``+`` only in front
+— to which none of the rules that look past its first digits apply (no trunk prefix to strip, no
+dialling prefix, no leading zero) is converted from the library's own metadata, in the same way;
+anything else goes through ``phonenumbers.parse``. Results are also remembered by raw text.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +39,11 @@ SPLIT = "split:"
 CONSTANT = "="
 _LIST_SEPARATORS = re.compile(r"\s*[;,]\s*")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: A phone number written plainly: digits and separators, ``+`` only in front.
+_PLAIN_PHONE = re.compile(r"\+?[0-9 ().\-]+")
+_PHONE_SEPARATORS = str.maketrans("", "", "+ ().-")
+#: Raw phone texts remembered per import (a file repeats switchboards, not most numbers).
+_PHONE_CACHE_SIZE = 10_000
 
 #: Google Contacts' CSV export ("Google CSV") and Outlook's, by column, as canonical person fields
 #: (the vCard reader's keys, see :mod:`xrm_core.dataio.formats.vcard`).
@@ -60,6 +72,10 @@ class Transforms:
     locale: str = "en"
     region: str | None = None
     _babel: Locale | None = field(default=None, init=False, repr=False)
+    #: Raw text -> ``(E.164 form, None)``, or ``(None, why it is not a phone number)``.
+    _phones: dict[str, tuple[str | None, str | None]] = field(default_factory=dict, init=False, repr=False)
+    #: (country code, national number length) -> whether ``phonenumbers`` deems such numbers possible.
+    _possible: dict[tuple[int, int], bool] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -113,9 +129,28 @@ class Transforms:
         return str(value).strip()
 
     def phone(self, value: Any) -> str:
+        """``value`` in E.164 (numbers without a country code read in ``region``).
+
+        :raises BadValue: the value is not a phone number, or not a possible one.
+        """
         text = str(value).strip()
         if text.startswith("00"):
             text = "+" + text[2:]
+        known = self._phones.get(text)
+        if known is None:
+            try:
+                known = (self._plain_phone(text) or self._parsed_phone(text), None)
+            except BadValue as exc:
+                known = (None, str(exc))
+            if len(self._phones) >= _PHONE_CACHE_SIZE:
+                self._phones.clear()
+            self._phones[text] = known
+        number, reason = known
+        if number is None:
+            raise BadValue(reason)
+        return number
+
+    def _parsed_phone(self, text: str) -> str:
         try:
             number = phonenumbers.parse(text, self.region)
         except phonenumbers.NumberParseException:
@@ -123,6 +158,44 @@ class Transforms:
         if not phonenumbers.is_possible_number(number):
             raise BadValue(f"{text!r} is not a possible phone number")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def _plain_phone(self, text: str) -> str | None:
+        """The E.164 form ``phonenumbers.parse`` would give a plainly written number, or ``None``.
+
+        ``None`` means the number needs the library's full rules (or is not possible: the library
+        then names why). The steps below are ``parse``'s for such a number, taken only when their
+        outcome depends on nothing but the first digits and the length: a leading ``+`` and country
+        code, or the default region's code when neither its dialling prefix nor its own code starts
+        the number; no trunk prefix the region's pattern could strip; no leading zero (kept as part
+        of the number by some regions); and a length the country's plan allows.
+        """
+        if not _PLAIN_PHONE.fullmatch(text):
+            return None
+        digits = text.translate(_PHONE_SEPARATORS)
+        if text.startswith("+"):
+            code, national = _country_code(digits)
+            if code is None:
+                return None
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+                code, phonenumbers.region_code_for_country_code(code))
+        else:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region((self.region or "").upper(), None)
+            if metadata is None or metadata.country_code is None:
+                return None
+            code, national = metadata.country_code, digits
+            if (digits.startswith(str(code))
+                    or (metadata.international_prefix and _pattern(metadata.international_prefix).match(digits))):
+                return None
+        if metadata is None or not 4 <= len(national) <= 15 or national.startswith("0"):
+            return None
+        trunk = metadata.national_prefix_for_parsing
+        if trunk and _pattern(trunk).match(national):
+            return None
+        possible = self._possible.get((code, len(national)))
+        if possible is None:
+            possible = self._possible[code, len(national)] = phonenumbers.is_possible_number(
+                phonenumbers.PhoneNumber(country_code=code, national_number=int(national)))
+        return f"+{code}{national}" if possible else None
 
     def date(self, value: Any) -> str:
         if isinstance(value, datetime):
@@ -139,6 +212,21 @@ class Transforms:
         except (ValueError, IndexError):
             raise BadValue(f"{text!r} is not a date (as in {date(2026, 12, 31).isoformat()})") from None
         return parsed.isoformat()
+
+
+def _country_code(digits: str) -> tuple[int | None, str]:
+    """The country calling code ``digits`` (after a ``+``) start with and the rest, as ``phonenumbers`` splits them."""
+    if digits.startswith("0"):
+        return None, digits
+    for length in range(1, min(len(digits), 3) + 1):
+        if int(digits[:length]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return int(digits[:length]), digits[length:]
+    return None, digits
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(regex: str) -> re.Pattern[str]:
+    return re.compile(regex)
 
 
 def columns_of_fields(mapping: Mapping[str, str]) -> dict[str, list[str]]:
