@@ -140,7 +140,8 @@ def test_functions_run_as_the_workflow_in_its_tenant(world):
     assert status == FAILED and f"no party #{ids['beta_party']}" in error
 
 
-def test_a_trigger_condition_calling_a_function_filters_real_runs(world):
+def test_hook_xrm_workflow_functions(world):
+    """A trigger condition calling a plugin's function filters real runs."""
     platform, ids = world
     with platform.db.transaction(ids["acme"]) as session:
         workflow_id = service.create_workflow(session, platform, "Only Secret", {
