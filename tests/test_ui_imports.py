@@ -7,11 +7,10 @@ import re
 
 import pytest
 import ui_world
+import ui_world_fixtures
 from sqlalchemy import select
 from ui_world import csrf_token, sign_in
 
-from xrm_core import migrate
-from xrm_core.app import create_app
 from xrm_core.customfields.service import define_custom_field
 from xrm_core.dataio.models import BatchStatus, ImportBatch
 from xrm_core.graph.models import Party, PartyIdentifier
@@ -24,13 +23,6 @@ from xrm_core.ui import imports
 PEOPLE = (b"display_name,identifier.email,Favourite colour\n"
           b"Ada Lovelace,ADA@example.org,green\n"
           b"Grace Hopper,grace@example.org,blue\n")
-
-
-@pytest.fixture
-def world_platform(make_platform):
-    platform = make_platform("notes", ui_world.SHOWCASE)
-    migrate.upgrade(platform)
-    return platform
 
 
 @pytest.fixture
@@ -48,11 +40,7 @@ def world(world_platform):
     return world
 
 
-@pytest.fixture
-def app(world_platform, world):
-    app = create_app(platform=world_platform)
-    app.config["TESTING"] = True
-    return app
+app = ui_world_fixtures.world_app  # the world's app (conftest's ``app`` serves another platform)
 
 
 def signed_in(app, email, tenant="acme"):

@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import ui_world
 from browser_testing import screenshot, served, sign_in, wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 
-from xrm_core import migrate
 from xrm_core.graph.models import Party
-
-
-@pytest.fixture
-def world_platform(make_platform):
-    platform = make_platform("notes", ui_world.SHOWCASE)
-    migrate.upgrade(platform)
-    return platform
-
-
-@pytest.fixture
-def world(world_platform):
-    return ui_world.build(world_platform)
 
 
 @pytest.fixture

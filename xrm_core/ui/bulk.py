@@ -121,19 +121,25 @@ def apply():
     action = ACTIONS.get(action_name)
     if action is None:
         abort(400, description=_("Choose an action."))
-    try:
-        ids = list(dict.fromkeys(int(value) for value in request.form.getlist("ids")))
-    except ValueError:
-        abort(400, description=_("The selection is invalid."))
-    if not ids:
-        abort(400, description=_("Select at least one party."))
-    if len(ids) > MAX_SELECTED:
-        abort(400, description=_("Select at most %(max)s parties at a time.", max=MAX_SELECTED))
+    ids = selected_ids(_("Select at least one party."), _("Select at most %(max)s parties at a time.", max=MAX_SELECTED))
     value = _target(action_name, request.form.get(action_name, ""))  # each action has its own field
     outcome = run(action, ids, value)
     web.db_session().commit()
     return render_template("parties/bulk_result.html", outcome=outcome, action=action_name,
                            back=request.form.get("back", ""))
+
+
+def selected_ids(none_selected: str, too_many: str) -> list[int]:
+    """The distinct ids ticked in the form (``ids``), at most :data:`MAX_SELECTED`; else a 400 saying why."""
+    try:
+        ids = list(dict.fromkeys(int(value) for value in request.form.getlist("ids")))
+    except ValueError:
+        abort(400, description=_("The selection is invalid."))
+    if not ids:
+        abort(400, description=none_selected)
+    if len(ids) > MAX_SELECTED:
+        abort(400, description=too_many)
+    return ids
 
 
 def run(action: BulkAction, ids: list[int], value: object) -> Outcome:

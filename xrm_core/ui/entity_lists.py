@@ -39,9 +39,6 @@ from .shell import contributed
 
 blueprint = Blueprint("entity_lists", __name__, url_prefix="/lists")
 
-#: Records one bulk action may change: a page of a list holds at most 100.
-MAX_SELECTED = 100
-
 
 # -- the list and what the user may see of it ---------------------------------------------------
 
@@ -246,14 +243,8 @@ def apply(name: str):
     action = next((a for a in entity_list.definition.actions if a.name == request.form.get("action", "")), None)
     if action is None or entity_list.resource is None:
         abort(400, description=_("Choose an action."))
-    try:
-        ids = list(dict.fromkeys(int(value) for value in request.form.getlist("ids")))
-    except ValueError:
-        abort(400, description=_("The selection is invalid."))
-    if not ids:
-        abort(400, description=_("Select at least one record."))
-    if len(ids) > MAX_SELECTED:
-        abort(400, description=_("Select at most %(max)s records at a time.", max=MAX_SELECTED))
+    ids = bulk.selected_ids(_("Select at least one record."),
+                            _("Select at most %(max)s records at a time.", max=bulk.MAX_SELECTED))
     session, model = web.db_session(), entity_list.model
     records = {r.id: r for r in session.scalars(select(model).where(model.id.in_(ids)))}
     first = next(iter(entity_list.columns), None)
