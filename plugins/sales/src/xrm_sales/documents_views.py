@@ -76,8 +76,8 @@ def render_party_panel(party) -> str:
     recent = {name: session.scalars(select(model).where(model.customer_id == party.id)
                                     .order_by(model.id.desc()).limit(5)).all()
               for name, (model, _) in KINDS.items()}
-    revenue = [row for row in revenue_per_customer(session, Period(start=today - timedelta(days=365)))
-               if row.customer_id == party.id] if any(recent.values()) else []
+    revenue = (revenue_per_customer(session, Period(start=today - timedelta(days=365)), customer_id=party.id)
+               if any(recent.values()) else [])
     values = customer_values(session, today, customer_id=party.id)
     return render_template("sales/doc_party_panel.html", party=party, revenue=revenue,
                            value=values[0] if values else None, **recent)

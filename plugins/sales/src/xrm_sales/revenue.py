@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -18,7 +19,7 @@ from typing import NamedTuple
 
 import xrm_sdk as xrm
 from openpyxl import Workbook
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from .catalogue import Product
@@ -41,7 +42,8 @@ class Period:
 
 
 class CustomerRevenue(NamedTuple):
-    # A named tuple, not a frozen dataclass: built once per customer, 100,000 times in a big report.
+    """The shape of :func:`revenue_per_customer`'s rows."""
+
     customer_id: int
     customer_name: str
     currency: str
@@ -59,35 +61,42 @@ class ProductRevenue:
     revenue: Decimal
 
 
-def revenue_per_customer_query(period: Period = Period()) -> Select:
+def revenue_per_customer_query(period: Period = Period(), customer_id: int | None = None) -> Select:
     """``(customer_id, customer_name, currency, revenue, orders)`` per customer and currency, biggest first.
 
     Sums the orders' ``subtotal`` (the frozen sum of their lines' net amounts), so the lines are
     never read: a tenth of the rows at five lines an order. The customer's name is joined after the
     aggregation and outside its filter: a reader who may see an order but not its customer still
-    counts it (under the customer's id).
+    counts it (under the customer's id, named ``#id``). ``customer_id`` keeps one customer's rows.
     """
-    per_customer = period.filter(
+    orders = period.filter(
         select(Order.customer_id, Order.currency, func.sum(Order.subtotal).label("revenue"),
                func.count().label("orders"))
-        .group_by(Order.customer_id, Order.currency)
-    ).subquery("per_customer")
+        .group_by(Order.customer_id, Order.currency))
+    if customer_id is not None:
+        orders = orders.where(Order.customer_id == customer_id)
+    per_customer = orders.subquery("per_customer")
+    name = func.coalesce(xrm.Party.display_name, literal("#").concat(cast(per_customer.c.customer_id, String)))
     return (
-        select(per_customer.c.customer_id, xrm.Party.display_name.label("customer_name"), per_customer.c.currency,
+        select(per_customer.c.customer_id, name.label("customer_name"), per_customer.c.currency,
                per_customer.c.revenue, per_customer.c.orders)
         .outerjoin(xrm.Party, xrm.Party.id == per_customer.c.customer_id)
         .order_by(per_customer.c.revenue.desc(), per_customer.c.customer_id)
     )
 
 
-def revenue_per_customer(session: Session, period: Period = Period(), limit: int | None = None) -> list[CustomerRevenue]:
-    """Revenue per customer (and currency) over ``period``, biggest first, with the customers' names."""
-    ranked = revenue_per_customer_query(period)
+def revenue_per_customer(session: Session, period: Period = Period(), limit: int | None = None, *,
+                         customer_id: int | None = None) -> Sequence[CustomerRevenue]:
+    """Revenue per customer (and currency) over ``period``, biggest first, with the customers' names.
+
+    The rows are the query's own (named like :class:`CustomerRevenue`'s fields, and equal to such
+    tuples): at 100,000 customers, building a tuple of our own per row cost a sixth of the report.
+    """
+    ranked = revenue_per_customer_query(period, customer_id)
     if limit is not None:
         ranked = ranked.limit(limit)
     # The sum is already a Decimal (the column's Numeric type processes it on every backend).
-    return [CustomerRevenue(customer_id, name or f"#{customer_id}", currency, revenue, orders)
-            for customer_id, name, currency, revenue, orders in session.execute(ranked)]
+    return session.execute(ranked).all()
 
 
 def revenue_per_product(session: Session, period: Period = Period()) -> list[ProductRevenue]:
