@@ -112,6 +112,10 @@ def test_upload_map_preview_dry_run_import_undo_and_who_sees_the_run(app, world_
     # a colleague finds the saved mapping, but neither Sam's upload nor his run
     sue = signed_in(app, "sue@acme.test")
     other_upload = upload(sue).headers["Location"]
+    # ...and, importing for her department only, may not replace it (the check below sees it unchanged)
+    refused = sue.post(other_upload, data={**mapping_form(sue.get(other_upload).get_data(as_text=True)),
+                                           "action": "save_preset", "preset_name": "Colour list"})
+    assert "A preset named “Colour list” exists; choose another name." in refused.get_data(as_text=True)
     preset = re.search(r'<option value="(saved:\d+)" >Colour list \(saved\)', sue.get(other_upload).get_data(as_text=True))
     assert mapping_form(sue.get(f"{other_upload}?preset={preset.group(1)}").get_data(as_text=True))["field-2"] == "custom.colour"
     assert sue.get(run_url).status_code == 404

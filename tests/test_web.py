@@ -10,7 +10,8 @@ from xrm_fx_notes.plugin import Note
 from xrm_sdk.testing import administrator_headers
 
 from xrm_core import __version__, migrate, tenants
-from xrm_core.app import create_app
+from xrm_core.api.dataio import MAX_UPLOAD_BYTES
+from xrm_core.app import MAX_REQUEST_BYTES, create_app
 from xrm_core.identity.bootstrap import ensure_administrator
 from xrm_core.models import AuditEntry, TenantPlugin, TenantStatus
 from xrm_core.problems import PROBLEM_JSON
@@ -333,3 +334,13 @@ def test_failures_are_counted_per_tenant(flaky_platform):
     assert flaky_state(flaky_platform, acme).enabled is False
     assert flaky_state(flaky_platform, globex).enabled is True
 
+
+
+def test_a_body_over_the_request_limit_is_refused_with_413_before_it_is_read(app, client):
+    assert app.config["MAX_CONTENT_LENGTH"] == MAX_REQUEST_BYTES > MAX_UPLOAD_BYTES  # an API import still fits
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    page = client.post("/login", data={"email": "x" * 5000})
+    assert page.status_code == 413 and b"<html" in page.data.lower()
+    api = client.post("/login", data={"email": "x" * 5000}, headers={"Accept": "application/json"})
+    assert api.status_code == 413 and api.content_type == PROBLEM_JSON
+    assert api.get_json()["title"] == "Request Entity Too Large"

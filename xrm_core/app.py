@@ -44,6 +44,8 @@ from .ui.shell import navigation
 
 log = logging.getLogger("xrm.app")
 core = Blueprint("core", __name__)
+#: The largest request body read: an API import file and the form around it.
+MAX_REQUEST_BYTES = dataio_api.MAX_UPLOAD_BYTES + 4 * 1024 * 1024
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> Flask:
@@ -55,6 +57,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=platform.settings.is_production,
+        # The largest body any route reads (an API import file, and its form): bigger ones are
+        # refused with 413 before they are read, chunked ones included.
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
     )
     app.extensions["xrm"] = platform
     init_authentication(app)

@@ -36,6 +36,7 @@ from ..dataio.models import BatchStatus, ImportRecord, MappingPreset
 from ..dataio.targets import ImportTarget
 from ..errors import Conflict, NotFound
 from ..identity.authentication import current_principal
+from ..identity.models import Scope
 from .i18n import select_locale
 from .session import read_session
 
@@ -410,7 +411,8 @@ def _is_field(importer: engine.Importer, name: str) -> bool:
 
 
 def _save_preset(target: ImportTarget, form: MappingForm, name: str) -> None:
-    """Save the form's mapping as a preset of the tenant (a preset of that name is replaced)."""
+    """Save the form's mapping as a preset of the tenant (a preset of that name is replaced, by who
+    may import for the whole tenant)."""
     if not name or len(name) > PRESET_NAME_MAX:
         form.errors.append(_("Name the preset (at most %(max)d characters).", max=PRESET_NAME_MAX))
         return
@@ -422,6 +424,10 @@ def _save_preset(target: ImportTarget, form: MappingForm, name: str) -> None:
     if preset is None:
         preset = MappingPreset(target=target.name, name=name)
         session.add(preset)
+    elif current_principal().scope_for(f"{target.permission}.create") is not Scope.TENANT:
+        # Presets serve the whole tenant: only who imports for the whole tenant may change one.
+        form.errors.append(_("A preset named “%(name)s” exists; choose another name.", name=name))
+        return
     preset.mapping = form.mapping()
     session.commit()
     form.preset = f"{SAVED}{preset.id}"

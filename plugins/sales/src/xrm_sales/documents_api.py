@@ -396,6 +396,7 @@ class DocumentLogo(MethodView):
         """
         if request.content_length and request.content_length > MAX_LOGO_BYTES + 64 * 1024:
             raise xrm.ValidationError({"logo": [f"The logo must be at most {MAX_LOGO_BYTES // 1024} KB."]})
+        request.max_content_length = MAX_LOGO_BYTES + 64 * 1024  # a chunked body has no length to check first
         upload = request.files.get("file")
         session = xrm.db_session()
         set_logo(session, upload.read() if upload is not None else request.get_data())

@@ -40,7 +40,7 @@ def documents():
         letterhead.update_letterhead(session, changes)
         upload = request.files.get("logo")
         if upload is not None and upload.filename:
-            letterhead.set_logo(session, upload.read())
+            letterhead.set_logo(session, upload.read(letterhead.MAX_LOGO_BYTES + 1))  # more is refused
         elif request.form.get("remove_logo") == "on":
             letterhead.remove_logo(session)
         session.commit()
