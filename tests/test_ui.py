@@ -397,6 +397,18 @@ def test_saving_for_the_tenant_is_for_administrators(app, world_platform, world)
         assert session.scalars(select(SavedView)).all() == []
 
 
+def test_form_keys_that_url_for_would_take_as_its_own_do_not_shape_the_way_back(app, world_platform, world):
+    sam = signed_in(app, "sam@acme.test")
+    token = csrf_token(sam.get("/parties").get_data(as_text=True))
+
+    response = sam.post("/views/parties", data={"csrf_token": token, "name": "Mine", "scope": "me", "kind": "person",
+                                                "endpoint": "admin.index", "_external": "1", "_anchor": "x"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/parties?") and "kind=person" in response.headers["Location"]
+    assert "admin" not in response.headers["Location"] and "#" not in response.headers["Location"]
+
+
 def test_only_the_author_deletes_a_shared_view(app, world_platform, world):
     sam = signed_in(app, "sam@acme.test")
     token = csrf_token(sam.get("/parties").get_data(as_text=True))

@@ -40,6 +40,8 @@ def parties_of(event: Event) -> list[int]:
 # delivery cost of an event. Each statement names its tenant explicitly, as the ORM's scoping would.
 _ALIAS, _PARTY, _ENTRY = PartyAlias.__table__, Party.__table__, TimelineEntry.__table__
 _STATEMENTS: dict[tuple[str, int], tuple[str, str]] = {}
+#: Statements are kept for events about up to this many parties (nearly all); rarer ones are built anew.
+_CACHED_COUNTS = 64
 
 
 def _statements(paramstyle: str, count: int) -> tuple[str, str]:
@@ -52,7 +54,9 @@ def _statements(paramstyle: str, count: int) -> tuple[str, str]:
         # One row per live party, with the id of its entry for this event when it has one already.
         parties = (f"SELECT p.id, e.id FROM {_PARTY.name} p LEFT JOIN {_ENTRY.name} e ON e.tenant_id = p.tenant_id "
                    f"AND e.party_id = p.id AND e.event_id = {mark} WHERE p.tenant_id = {mark} AND p.id IN ({marks})")
-        found = _STATEMENTS[(paramstyle, count)] = (aliases, parties)
+        found = (aliases, parties)
+        if count <= _CACHED_COUNTS:
+            _STATEMENTS[(paramstyle, count)] = found
     return found
 
 

@@ -34,7 +34,12 @@ FORM_FIELDS = frozenset({"csrf_token", "name", "scope"})
 
 
 def list_url(resource: str, **args: str) -> str:
-    """The page of the list ``resource`` (``parties``, ``sales.opportunities``) with query ``args``."""
+    """The page of the list ``resource`` (``parties``, ``sales.opportunities``) with query ``args``.
+
+    Arguments ``url_for`` would read as its own (``endpoint``, ``name``, ``_external``…) are dropped:
+    they come from a posted form.
+    """
+    args = {key: value for key, value in args.items() if not key.startswith("_") and key not in ("endpoint", "name")}
     if resource == "parties":
         return url_for("parties.index", **args)
     return url_for("entity_lists.index", name=resource, **args)

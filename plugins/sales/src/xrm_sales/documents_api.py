@@ -26,7 +26,7 @@ from .documents_service import (
     revise_quote,
     send_quote,
 )
-from .letterhead import MAX_LOGO_BYTES, logo_format, remove_logo, set_logo, update_letterhead
+from .letterhead import MAX_LOGO_BYTES, remove_logo, set_logo, stored_logo_type, update_letterhead
 from .numbering import DEFAULT_PATTERNS, DocumentSequence, NumberingError, set_pattern
 from .permissions import require
 
@@ -386,7 +386,7 @@ class DocumentLogo(MethodView):
         logo = document_profile(session).logo
         if logo is None:
             raise xrm.NotFound("The documents have no logo.")
-        return Response(logo, mimetype=logo_format(logo))
+        return Response(logo, mimetype=stored_logo_type(logo))
 
     @blueprint.response(204)
     def put(self):

@@ -60,7 +60,7 @@ def logo():
     session = xrm.db_session()
     require(session, "sales.document_settings.read")
     data = document_profile(session).logo or abort(404)
-    return Response(data, mimetype=letterhead.logo_format(data))
+    return Response(data, mimetype=letterhead.stored_logo_type(data))
 
 
 def _page(form, errors, profile):
