@@ -100,7 +100,7 @@ class RevenueReport(MethodView):
         require(session, "sales.revenue.read")
         period = Period(query["start"], query["end"])
         if query["by"] == "product":
-            return {"items": revenue_per_product(session, period)[: query["limit"]]}
+            return {"items": revenue_per_product(session, period, limit=query["limit"])}
         return {"items": [row._asdict() for row in revenue_per_customer(session, period, limit=query["limit"])]}
 
 

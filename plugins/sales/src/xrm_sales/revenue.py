@@ -99,7 +99,7 @@ def revenue_per_customer(session: Session, period: Period = Period(), limit: int
     return session.execute(ranked).all()
 
 
-def revenue_per_product(session: Session, period: Period = Period()) -> list[ProductRevenue]:
+def revenue_per_product(session: Session, period: Period = Period(), limit: int | None = None) -> list[ProductRevenue]:
     """Quantity sold and revenue per product (and currency) over ``period``, biggest first."""
     revenue = func.sum(OrderLine.net_amount).label("revenue")
     query = period.filter(
@@ -110,6 +110,8 @@ def revenue_per_product(session: Session, period: Period = Period()) -> list[Pro
         .group_by(OrderLine.product_id, Product.code, Product.name, Order.currency)
         .order_by(revenue.desc(), OrderLine.product_id)
     )
+    if limit is not None:
+        query = query.limit(limit)
     return [ProductRevenue(row.product_id, row.code or "", row.name or "(deleted product)", row.currency,
                            Decimal(row.quantity), Decimal(row.revenue))
             for row in session.execute(query)]
