@@ -46,10 +46,10 @@ from xrm_core.contributions import (
     WorkflowTrigger,
 )
 from xrm_core.customfields.listing import CustomFieldListing, ListPredicate
-from xrm_core.dataio.formats import FileRejected, RowProblem
-from xrm_core.dataio.targets import ImportField, ImportTarget
 from xrm_core.customfields.mixin import HasCustomFields
 from xrm_core.customfields.service import clean_values as clean_custom_values
+from xrm_core.dataio.formats import FileRejected, RowProblem
+from xrm_core.dataio.targets import ImportField, ImportTarget
 from xrm_core.db import Model, utcnow
 from xrm_core.errors import Conflict, NotFound, XrmError
 from xrm_core.events.catalogue import EventError
@@ -85,6 +85,7 @@ from .parties import (
     sync_relationship_types,
 )
 from .public import PublicBlueprint, public_session, rate_limit
+from .rows import plain_rows
 from .selection import custom_field_condition, custom_field_types, json_array_includes
 from .settings import plugin_settings
 from .signing import InvalidSignedToken, read_signed_token, sign_token
@@ -115,9 +116,9 @@ __all__ = [
     "EventType",
     "FileRejected",
     "HasCustomFields",
-    "InvalidSignedToken",
     "ImportField",
     "ImportTarget",
+    "InvalidSignedToken",
     "ListAction",
     "ListColumn",
     "ListFilter",
@@ -169,9 +170,9 @@ __all__ = [
     "command_tenants",
     "create_party",
     "current_tenant",
+    "cursor_paginate",
     "custom_field_condition",
     "custom_field_types",
-    "cursor_paginate",
     "db_session",
     "end_relationship",
     "get_for_update",
@@ -185,6 +186,7 @@ __all__ = [
     "ngettext",
     "notify",
     "party_facts",
+    "plain_rows",
     "plugin_settings",
     "principal_of",
     "protected_fields",
@@ -196,8 +198,8 @@ __all__ = [
     "redact_payload",
     "relate",
     "resolve_merged_party",
-    "sync_relationship_types",
     "sign_token",
+    "sync_relationship_types",
     "tenant_time_zone",
     "tenant_transaction",
     "user_time_zone",

@@ -275,19 +275,30 @@ def test_merging_parties_moves_their_documents(xrm_session, shop):
 
 def test_document_settings_set_terms_and_numbering(xrm_client, xrm_login, shop):
     widget, _, acme, _ = shop
-    settings = xrm_client.get(f"{API}/document-settings").get_json()
+    fetched = xrm_client.get(f"{API}/document-settings")
+    settings, tag = fetched.get_json(), {"If-Match": fetched.headers["ETag"]}
     assert (settings["payment_terms_days"], settings["numbering"]["quote"]) == (30, "Q-{year}-{seq:05d}")
-    bad = xrm_client.patch(f"{API}/document-settings", json={"numbering": {"quote": "Q-{client}"}})
+    assert xrm_client.get(f"{API}/document-settings").headers["ETag"] == tag["If-Match"]  # stable while unchanged
+    bad = xrm_client.patch(f"{API}/document-settings", json={"numbering": {"quote": "Q-{client}"}}, headers=tag)
     assert bad.status_code == 422 and "numbering.quote" in bad.get_json()["errors"]
-    changed = xrm_client.patch(f"{API}/document-settings", json={
+    unconditional = xrm_client.patch(f"{API}/document-settings", json={"company_name": "Blind Ltd"})
+    assert unconditional.status_code == 428
+    changed = xrm_client.patch(f"{API}/document-settings", headers=tag, json={
         "company_name": "Seller Ltd", "quote_validity_days": 15, "numbering": {"quote": "DEV{year}-{seq:03d}"}})
     assert changed.status_code == 200, changed.get_json()
     assert (changed.get_json()["company_name"], changed.get_json()["numbering"]["quote"]) == (
         "Seller Ltd", "DEV{year}-{seq:03d}")
+    stale = xrm_client.patch(f"{API}/document-settings", json={"company_name": "Late Ltd"}, headers=tag)
+    assert stale.status_code == 412  # the tag of the version before "Seller Ltd"
+    only_numbering = xrm_client.patch(f"{API}/document-settings", json={"numbering": {"order": "ORD-{seq}"}},
+                                      headers={"If-Match": changed.headers["ETag"]})
+    assert only_numbering.status_code == 200 and only_numbering.headers["ETag"] != changed.headers["ETag"]
+    assert xrm_client.get(f"{API}/document-settings").get_json()["company_name"] == "Seller Ltd"
     quote = xrm_client.post(f"{API}/quotes", json={"customer_id": acme.id, "currency": "EUR",
                                                    "lines": [{"product_id": widget.id, "quantity": 1}]}).get_json()
     assert (quote["number"], quote["valid_until"]) == ("DEV2026-001", "2026-12-07")
-    assert xrm_login("sales.quote.read").patch(f"{API}/document-settings", json={}).status_code == 403
+    assert xrm_login("sales.quote.read").patch(f"{API}/document-settings", json={},
+                                               headers={"If-Match": "*"}).status_code == 403
 
 
 def test_the_party_panel_shows_recent_documents_revenue_and_lifetime_value(xrm_session, xrm_client, shop):
@@ -305,3 +316,14 @@ def test_the_party_panel_shows_recent_documents_revenue_and_lifetime_value(xrm_s
     assert "No quotes, orders or invoices yet." in empty
     page = xrm_client.get("/sales/documents/")
     assert page.status_code == 200 and "INV-2026-00001" in page.get_data(as_text=True)
+
+
+def test_a_quote_whose_total_a_document_cannot_hold_is_refused(xrm_session, shop):
+    _, setup, acme, _ = shop
+    most = LineRequest(setup.id, Decimal(9999999999))  # 80.00 each, + 10 % tax: 8.8e11 a line
+    with pytest.raises(xrm.ValidationError) as refused:
+        create_quote(xrm_session, acme.id, [most, most], currency="EUR", on_date=TODAY)
+    assert "more than a document can hold" in str(refused.value.messages["lines"])
+    xrm_session.rollback()
+    assert xrm_session.scalars(select(Quote)).all() == []
+

@@ -1,6 +1,7 @@
 """The tenant's letterhead: a logo checked by decoding it, legal mentions, both printed on the quote PDF."""
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -61,7 +62,9 @@ def test_the_api_keeps_only_decodable_png_or_jpeg_logos_and_the_pdf_embeds_it(xr
     assert kept.status_code == 204
     served = xrm_client.get(f"{API}/document-settings/logo")
     assert (served.mimetype, served.data) == ("image/png", png)
-    xrm_client.patch(f"{API}/document-settings", json={"legal_mentions": "SIREN 123 456 789 - RCS Lyon"})
+    tag = xrm_client.get(f"{API}/document-settings").headers["ETag"]
+    assert xrm_client.patch(f"{API}/document-settings", json={"legal_mentions": "SIREN 123 456 789 - RCS Lyon"},
+                            headers={"If-Match": tag}).status_code == 200
     reader = quote_pdf()
     images = list(reader.pages[0].images)
     assert len(images) == 1 and images[0].image.size == (120, 40)
@@ -79,7 +82,7 @@ def test_the_settings_page_saves_texts_and_logo_together_or_nothing(xrm_client, 
     page = xrm_client.get("/sales/settings/documents")
     assert page.status_code == 200 and 'name="legal_mentions"' in page.get_data(as_text=True)
     form = {"company_name": "Vendeur SARL", "company_address": "1 rue de la Paix", "legal_mentions": "TVA FR12",
-            "quote_validity_days": "45", "payment_terms_days": "30"}
+            "quote_validity_days": "45", "payment_terms_days": "30", "version": _form_version(page)}
     refused = xrm_client.post("/sales/settings/documents", content_type="multipart/form-data", data={
         **form, "logo": (io.BytesIO(b"GIF89a nonsense"), "logo.gif")})
     html = refused.get_data(as_text=True)
@@ -103,3 +106,25 @@ def test_the_settings_page_saves_texts_and_logo_together_or_nothing(xrm_client, 
     assert reader_only.post("/sales/settings/documents", data={**form, "remove_logo": "on"}).status_code == 403
     assert xrm_login("sales.quote.read").get("/sales/settings/documents").status_code == 403
     assert xrm_client.get(f"{API}/document-settings").get_json()["has_logo"] is True
+
+
+def _form_version(page) -> str:
+    return re.search(r'name="version" value="(\d+)"', page.get_data(as_text=True)).group(1)
+
+
+def test_a_stale_settings_form_is_refused_and_changes_nothing(xrm_client):
+    opened = _form_version(xrm_client.get("/sales/settings/documents"))
+    form = {"company_name": "First SARL", "company_address": "", "legal_mentions": "First mentions",
+            "quote_validity_days": "30", "payment_terms_days": "30"}
+    assert xrm_client.post("/sales/settings/documents", data={**form, "version": opened}).status_code == 302
+    stale = xrm_client.post("/sales/settings/documents", data={**form, "company_name": "Second SARL",
+                                                               "version": opened})
+    assert stale.status_code == 409 and "Someone else changed these settings" in stale.get_data(as_text=True)
+    incomplete = xrm_client.post("/sales/settings/documents", data={**form, "company_name": "Third SARL"})
+    assert incomplete.status_code == 409
+    settings = xrm_client.get(f"{API}/document-settings").get_json()
+    assert (settings["company_name"], settings["legal_mentions"]) == ("First SARL", "First mentions")
+    current = _form_version(xrm_client.get("/sales/settings/documents"))
+    assert int(current) == int(opened) + 1
+    assert xrm_client.post("/sales/settings/documents", data={**form, "company_name": "Second SARL",
+                                                              "version": current}).status_code == 302

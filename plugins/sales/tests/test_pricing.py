@@ -155,3 +155,19 @@ def test_cost_price_is_only_for_those_allowed(xrm_client, xrm_login):
     controller = xrm_login("sales.product.read", "sales.product_cost.read")
     assert controller.get(f"/api/v1/sales/products/{product_id}").get_json()["cost_price"] == "3.1000"
     assert xrm_login("sales.lead.read").get("/api/v1/sales/products").status_code == 403
+
+
+def test_amounts_and_rates_too_large_to_store_are_refused_naming_the_field(xrm_client):
+    """A value past the column's 14 digits is a 422 on that field, not a database overflow."""
+    product_id = xrm_client.post("/api/v1/sales/products", json={"code": "P9", "name": "Big"}).get_json()["id"]
+    huge = "100000000000000000000"
+    rate = xrm_client.post("/api/v1/sales/exchange-rates", json={
+        "base_currency": "EUR", "quote_currency": "USD", "rate": huge, "valid_on": "2026-01-01"})
+    assert rate.status_code == 422 and "rate" in rate.get_json()["errors"]
+    listed = xrm_client.post("/api/v1/sales/price-lists", json={"name": "Huge", "currency": "EUR", "items": [
+        {"product_id": product_id, "min_quantity": huge, "unit_price": huge}]})
+    assert listed.status_code == 422
+    assert {"items.0.min_quantity", "items.0.unit_price"} <= set(listed.get_json()["errors"])
+    largest = xrm_client.post("/api/v1/sales/price-lists", json={"name": "Largest", "currency": "EUR", "items": [
+        {"product_id": product_id, "unit_price": "9999999999.9999"}]})
+    assert largest.status_code == 201, largest.get_json()

@@ -3,8 +3,9 @@ sales-cycle length by source or department.
 
 Each function runs in the caller's session, so a report only counts the opportunities the caller
 may see (a Sales North rep's forecast holds Sales North's deals, not Sales South's). Amounts are
-summed per currency, never added across currencies. Rows are plain dataclasses, ready for a
-table, a chart or an export.
+summed per currency, never added across currencies, unless the forecast is asked in the
+reporting currency (:func:`converted_forecast`). Rows are plain dataclasses, ready for a table, a
+chart or an export.
 
 Definitions:
 
@@ -25,6 +26,7 @@ import xrm_sdk as xrm
 from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import Session
 
+from .conversion import Converted, converted_cents, unconverted_currency
 from .pipeline import Opportunity, Pipeline, Stage
 
 CENT = Decimal("0.01")
@@ -122,6 +124,48 @@ def forecast(session: Session, start: date | None = None, end: date | None = Non
     result = [ForecastRow(month, names.get(owner, UNASSIGNED), cur, n, _money(amount), _weighted(weighted))
               for month, owner, cur, n, amount, weighted in rows]
     return sorted(result, key=lambda r: (r.month, r.owner, r.currency))
+
+
+def converted_forecast(session: Session, target: str, start: date | None = None,
+                       end: date | None = None) -> Converted[ForecastRow]:
+    """:func:`forecast` in ``target``: each opportunity's amount converted at the rate of its expected close date.
+
+    The weighted amount is the converted amount (rounded to the cent) × probability. Open
+    opportunities without a rate on their date are counted apart, per month, owner and own
+    currency, in :attr:`Converted.unconverted`.
+    """
+    month = _month_of(session, Opportunity.expected_close_date)
+    converted = converted_cents(func.coalesce(Opportunity.amount, 0), Opportunity.currency,
+                                Opportunity.expected_close_date, target)
+    probability = _hundredths(func.coalesce(Opportunity.probability, Stage.probability))
+    per_opportunity = (
+        select(month.label("month"), Opportunity.owner_user_id, Opportunity.currency, converted.label("converted"),
+               _hundredths(func.coalesce(Opportunity.amount, 0)).label("own"), probability.label("probability"))
+        .join(Stage, Stage.id == Opportunity.stage_id)
+        .where(Opportunity.status == "open", Opportunity.expected_close_date.is_not(None))
+    )
+    if start is not None:
+        per_opportunity = per_opportunity.where(Opportunity.expected_close_date >= start)
+    if end is not None:
+        per_opportunity = per_opportunity.where(Opportunity.expected_close_date < end)
+    rows = per_opportunity.subquery("per_opportunity")
+    unconverted = unconverted_currency(rows)
+    amount = func.coalesce(rows.c.converted, rows.c.own)
+    query = (
+        select(rows.c.month, rows.c.owner_user_id, unconverted, func.count(), func.sum(amount),
+               func.sum(amount * rows.c.probability))
+        .group_by(rows.c.month, rows.c.owner_user_id, unconverted)
+    )
+    found = session.execute(query).all()
+    names = _user_names(session, {row[1] for row in found})
+    result: Converted[ForecastRow] = Converted(target, [], [])
+    for month_, owner, own_currency, n, amount_cents, weighted in found:
+        row = ForecastRow(month_, names.get(owner, UNASSIGNED), own_currency or target, n, _money(amount_cents),
+                          _weighted(weighted))
+        (result.unconverted if own_currency else result.rows).append(row)
+    result.rows.sort(key=lambda r: (r.month, r.owner, r.currency))
+    result.unconverted.sort(key=lambda r: (r.month, r.owner, r.currency))
+    return result
 
 
 def _month_of(session: Session, column):

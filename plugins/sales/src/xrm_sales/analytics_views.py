@@ -21,13 +21,31 @@ from openpyxl import Workbook
 
 from . import analytics
 from .permissions import require
+from .sales_settings import reporting_currency
 
 blueprint = Blueprint("sales_reports", __name__, template_folder="templates", url_prefix="/sales/reports")
 
-#: Report name -> its rows, from the session and the request's arguments (``from``, ``to``).
+
+def _forecast(session, args) -> tuple[str | None, list[analytics.ForecastRow], list[analytics.ForecastRow]]:
+    """``(currency, rows, unconverted rows)`` of the forecast: converted to the reporting currency
+    with ``currency=reporting`` when one is set (``currency`` is then that one), else per currency."""
+    target = reporting_currency(session) if args.get("currency") == "reporting" else None
+    if target is None:
+        return None, analytics.forecast(session, _date(args, "from"), _date(args, "to")), []
+    converted = analytics.converted_forecast(session, target, _date(args, "from"), _date(args, "to"))
+    return target, converted.rows, converted.unconverted
+
+
+def _forecast_rows(session, args) -> list[analytics.ForecastRow]:
+    """The forecast as exported: the rows no rate converted follow, in their own currency."""
+    _target, rows, unconverted = _forecast(session, args)
+    return [*rows, *unconverted]
+
+
+#: Report name -> its rows, from the session and the request's arguments (``from``, ``to``, ``currency``).
 REPORTS = {
     "pipeline": lambda session, args: analytics.pipeline_by_stage(session),
-    "forecast": lambda session, args: analytics.forecast(session, _date(args, "from"), _date(args, "to")),
+    "forecast": _forecast_rows,
     "win-rate-by-source": lambda session, args: analytics.win_rates(session, "source", _date(args, "from"),
                                                                     _date(args, "to")),
     "win-rate-by-department": lambda session, args: analytics.win_rates(session, "department", _date(args, "from"),
@@ -88,12 +106,13 @@ def index():
     require(session, "sales.opportunity.read")
     args = request.args
     stages = REPORTS["pipeline"](session, args)
-    forecast_rows = REPORTS["forecast"](session, args)
+    target, forecast_rows, unconverted = _forecast(session, args)
     by_source = REPORTS["win-rate-by-source"](session, args)
     by_department = REPORTS["win-rate-by-department"](session, args)
     return render_template(
         "sales/reports.html", stages=stages, forecast=forecast_rows, by_source=by_source,
-        by_department=by_department, args=args,
+        by_department=by_department, args=args, target=target, unconverted=unconverted,
+        reporting_currency=reporting_currency(session),
         charts={"pipeline": pipeline_chart(stages) if stages else None,
                 "forecast": forecast_chart(forecast_rows) if forecast_rows else None,
                 "source": win_rate_chart(by_source, _("Win rate by source")) if by_source else None,

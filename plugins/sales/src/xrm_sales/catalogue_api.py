@@ -25,9 +25,21 @@ def currency_code(*, required: bool = True) -> fields.String:
                          validate=validate.Regexp(r"^[A-Z]{3}$", error="An ISO 4217 code such as EUR."))
 
 
+#: Amounts and quantities are stored with 14 digits (``Numeric(14, places)``), rates as ``Numeric(18, 8)``:
+#: a larger value is refused as invalid input rather than overflowing the column.
+STORED_DIGITS = 14
+RATE_LIMIT = Decimal(10) ** 10
+
+
+def below_storage_limit(places: int) -> Decimal:
+    """The first value a ``Numeric(14, places)`` column cannot hold."""
+    return Decimal(10) ** (STORED_DIGITS - places)
+
+
 def money(places: int = 4, **kwargs) -> fields.Decimal:
     """A non-negative amount as a decimal string in JSON, with the decimals its column stores."""
-    return fields.Decimal(as_string=True, places=places, validate=validate.Range(min=0), **kwargs)
+    return fields.Decimal(as_string=True, places=places, validate=validate.Range(
+        min=0, max=below_storage_limit(places), max_inclusive=False), **kwargs)
 
 
 class TaxCategorySchema(xrm.Schema):
@@ -59,7 +71,8 @@ class ProductSchema(xrm.RecordSchema):
 class PriceListItemSchema(xrm.Schema):
     id = fields.Integer(dump_only=True)
     product_id = fields.Integer(required=True)
-    min_quantity = fields.Decimal(as_string=True, load_default=Decimal(1), validate=validate.Range(min=0))
+    min_quantity = fields.Decimal(as_string=True, load_default=Decimal(1), validate=validate.Range(
+        min=0, max=below_storage_limit(4), max_inclusive=False))
     unit_price = money(required=True)
     discount_percent = fields.Decimal(as_string=True, load_default=Decimal(0), validate=validate.Range(min=0, max=100))
 
@@ -85,14 +98,16 @@ class ExchangeRateSchema(xrm.Schema):
     id = fields.Integer(dump_only=True)
     base_currency = currency_code()
     quote_currency = currency_code()
-    rate = fields.Decimal(as_string=True, required=True, validate=validate.Range(min=0, min_inclusive=False))
+    rate = fields.Decimal(as_string=True, required=True, validate=validate.Range(
+        min=0, min_inclusive=False, max=RATE_LIMIT, max_inclusive=False))
     valid_on = fields.Date(required=True)
 
 
 class PriceQuerySchema(xrm.Schema):
     product_id = fields.Integer(required=True)
     party_id = fields.Integer(load_default=None)
-    quantity = fields.Decimal(load_default=Decimal(1), validate=validate.Range(min=0, min_inclusive=False))
+    quantity = fields.Decimal(load_default=Decimal(1), validate=validate.Range(
+        min=0, min_inclusive=False, max=below_storage_limit(4), max_inclusive=False))
     currency = currency_code()
     on = fields.Date(required=True)
 

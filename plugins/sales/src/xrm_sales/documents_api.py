@@ -11,7 +11,9 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 from marshmallow import fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
+from .catalogue_api import below_storage_limit
 from .documents import LANGUAGES, Invoice, Order, Quote
 from .documents_service import create_quote as create_quote_service
 from .documents_service import (
@@ -35,7 +37,8 @@ blueprint = xrm.ApiBlueprint("sales_documents_api", __name__, description="Quote
 
 class LineInSchema(xrm.Schema):
     product_id = fields.Integer(required=True)
-    quantity = fields.Decimal(required=True, places=4, validate=validate.Range(min=0, min_inclusive=False))
+    quantity = fields.Decimal(required=True, places=4, validate=validate.Range(
+        min=0, min_inclusive=False, max=below_storage_limit(4), max_inclusive=False))
     description = fields.String(validate=validate.Length(min=1, max=300))
 
 
@@ -83,7 +86,7 @@ class QuoteSchema(xrm.RecordSchema):
     valid_until = fields.Date(dump_only=True)
     public_link = fields.String(dump_only=True)
     sent_at = fields.DateTime(dump_only=True)
-    decided_at = fields.DateTime(dump_only=True)
+    decided_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     current = fields.Nested(QuoteVersionSchema, dump_only=True)
 
@@ -114,7 +117,7 @@ class OrderSchema(xrm.RecordSchema):
 class InvoiceSchema(OrderSchema):
     kind = fields.String(dump_only=True)
     order_id = fields.Integer(dump_only=True)
-    credited_invoice_id = fields.Integer(dump_only=True)
+    credited_invoice_id = fields.Integer(dump_only=True, allow_none=True)
     issue_date = fields.Date()
     due_date = fields.Date()
     paid_amount = fields.Decimal(as_string=True, dump_only=True)
@@ -350,29 +353,42 @@ def _settings(session) -> dict:
             "numbering": patterns, "has_logo": profile.logo is not None}
 
 
+SETTINGS_ETAG = {"ETag": {"description": "The settings' ETag: send it back in If-Match to change them.",
+                           "schema": {"type": "string"}}}
+
+
 @blueprint.route("/document-settings")
 class DocumentSettings(MethodView):
-    @blueprint.response(200, DocumentSettingsSchema)
+    @blueprint.response(200, DocumentSettingsSchema, headers=SETTINGS_ETAG)
     def get(self):
-        """The letterhead, terms and numbering patterns of the tenant's documents."""
+        """The letterhead, terms and numbering patterns of the tenant's documents, with their ETag."""
         session = xrm.db_session()
         require(session, "sales.document_settings.read")
-        return _settings(session)
+        profile = document_profile(session)
+        session.commit()  # a profile created on this first read keeps its id, and so its ETag
+        return _settings(session), {"ETag": xrm.record_etag(profile)}
 
+    @blueprint.requires_if_match
     @blueprint.arguments(DocumentSettingsSchema)
-    @blueprint.response(200, DocumentSettingsSchema)
+    @blueprint.response(200, DocumentSettingsSchema, headers=SETTINGS_ETAG)
     def patch(self, data):
-        """Change some settings; a numbering pattern applies from the next number on."""
+        """Change some settings (send their ETag in If-Match); a numbering pattern applies from the next number on."""
         session = xrm.db_session()
         require(session, "sales.document_settings.update")
-        for document_type, pattern in data.pop("numbering", {}).items():
+        profile = document_profile(session)
+        xrm.check_etag(profile)
+        numbering = data.pop("numbering", {})
+        for document_type, pattern in numbering.items():
             try:
                 set_pattern(session, document_type, pattern)
             except NumberingError as exc:
                 raise xrm.ValidationError({"numbering": {document_type: [str(exc)]}}) from None
         update_letterhead(session, data)
+        if numbering and not session.is_modified(profile):
+            # The patterns are part of these settings: changing only them is a new version too.
+            flag_modified(profile, "company_name")
         session.commit()
-        return _settings(session)
+        return _settings(session), {"ETag": xrm.record_etag(profile)}
 
 
 @blueprint.route("/document-settings/logo")

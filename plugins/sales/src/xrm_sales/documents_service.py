@@ -72,6 +72,10 @@ def _actor(session: Session) -> str:
     return principal.name if principal else "plugin:sales"
 
 
+#: Document amounts are ``Numeric(14, 2)``: a total from this value up cannot be stored.
+AMOUNT_LIMIT = Decimal(10) ** 12
+
+
 def _money(value: Decimal) -> Decimal:
     return value.quantize(CENT, ROUND_HALF_UP)
 
@@ -103,6 +107,10 @@ def _priced_lines(session: Session, customer: xrm.Party, currency: str, on_date:
         ))
     if not lines:
         raise xrm.ValidationError({"lines": ["A quote needs at least one line."]})
+    totals = _totals(lines)
+    if totals["total"] >= AMOUNT_LIMIT:
+        too_much = f"The quote's total ({totals['total']} {currency}) is more than a document can hold."
+        raise xrm.ValidationError({"lines": [too_much]})
     return lines
 
 

@@ -2,7 +2,8 @@
 
 The page validates with the API's schema and saves through :mod:`xrm_sales.letterhead`, as
 ``PATCH /document-settings`` and ``PUT /document-settings/logo`` do; a refusal is shown next to the
-field it names and nothing is saved (neither the texts nor the logo).
+field it names and nothing is saved (neither the texts nor the logo). The form carries the
+settings' version: a form opened before someone else's change is refused rather than overwriting it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import marshmallow as ma
 import xrm_sdk as xrm
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import letterhead
 from .documents_api import DocumentSettingsSchema
@@ -31,12 +33,17 @@ def documents():
     profile = document_profile(session)
     if request.method == "GET":
         form = {name: getattr(profile, name) for name in FIELDS}
-        return _page(form, {}, profile)
+        session.commit()  # a profile created on this first read keeps the version the form carries
+        return _page({**form, "version": str(profile.version)}, {}, profile)
     require(session, "sales.document_settings.update")
-    form = {name: request.form.get(name, "") for name in FIELDS}
+    form = {name: request.form.get(name, "") for name in (*FIELDS, "version")}
+    if form["version"] != str(profile.version):
+        return _page(form, {"_form": [_(
+            "Someone else changed these settings after you opened the form; nothing was saved. "
+            "Reload the page to see their changes.")]}, profile), 409
     errors: dict[str, list[str]] = {}
     try:
-        changes = DocumentSettingsSchema(only=FIELDS).load(form)
+        changes = DocumentSettingsSchema(only=FIELDS).load({name: form[name] for name in FIELDS})
         letterhead.update_letterhead(session, changes)
         upload = request.files.get("logo")
         if upload is not None and upload.filename:
@@ -44,6 +51,11 @@ def documents():
         elif request.form.get("remove_logo") == "on":
             letterhead.remove_logo(session)
         session.commit()
+    except StaleDataError:  # saved by someone else between the version check and this commit
+        session.rollback()
+        return _page(form, {"_form": [_(
+            "Someone else changed these settings while you were saving; nothing was saved. "
+            "Reload the page to see their changes.")]}, document_profile(session)), 409
     except ma.ValidationError as exc:
         session.rollback()
         messages = exc.messages if isinstance(exc.messages, dict) else {"_form": exc.messages}

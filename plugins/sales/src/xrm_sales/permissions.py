@@ -30,6 +30,7 @@ PERMISSIONS = [
     xrm.Permission("sales.lead.create", "Add leads and web forms"),
     xrm.Permission("sales.lead.update", "Qualify or disqualify leads"),
     xrm.Permission("sales.lead.delete", "Delete leads"),
+    xrm.Permission("sales.settings.update", "Change the sales settings (the reports' reporting currency)"),
 ]
 
 

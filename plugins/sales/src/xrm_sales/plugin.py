@@ -33,6 +33,8 @@ from . import (
     reports_api,
     revenue_facts,
     revenue_views,
+    sales_settings,
+    sales_settings_views,
     views,
     webforms,
 )
@@ -45,7 +47,7 @@ MANIFEST = xrm.Manifest(name="sales", title="Sales", requires=("contacts", "acti
 @xrm.hookimpl
 def xrm_models():
     return [*catalogue.MODELS, *pipeline.MODELS,
-            *documents.MODELS, numbering.DocumentSequence]
+            *documents.MODELS, numbering.DocumentSequence, sales_settings.SalesSettings]
 
 
 @xrm.hookimpl
@@ -58,7 +60,8 @@ def xrm_blueprints():
     return [catalogue_api.blueprint, pipeline_api.blueprint, views.blueprint, analytics_views.blueprint,
             webforms.blueprint,
             documents_api.blueprint, documents_views.blueprint, public.blueprint, revenue_views.blueprint,
-            pipeline_settings.blueprint, letterhead_views.blueprint, reports_api.blueprint]
+            pipeline_settings.blueprint, letterhead_views.blueprint, reports_api.blueprint,
+            sales_settings_views.blueprint, sales_settings_views.api_blueprint]
 
 
 @xrm.hookimpl

@@ -8,11 +8,21 @@ from datetime import date, timedelta
 import pygal
 import xrm_sdk as xrm
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from .clv import EXPECTED_LIFESPAN_YEARS, SEGMENTS, customer_values, rfm_scores
-from .permissions import require
-from .revenue import Period, revenue_per_customer, revenue_per_product, to_csv, to_xlsx
+from .permissions import allowed, require
+from .revenue import (
+    Period,
+    converted_revenue_per_customer,
+    converted_revenue_per_product,
+    revenue_per_customer,
+    revenue_per_product,
+    to_csv,
+    to_xlsx,
+)
+from .sales_settings import CONFIGURE, reporting_currency
 
 blueprint = Blueprint("sales_revenue", __name__, template_folder="templates", url_prefix="/sales/revenue")
 
@@ -36,27 +46,42 @@ def _chart(chart) -> Markup:
     return Markup(chart.render(is_unicode=True))
 
 
+def reporting_target(session) -> str | None:
+    """The reporting currency when the request asks for it (``currency=reporting``) and one is set."""
+    return reporting_currency(session) if request.args.get("currency") == "reporting" else None
+
+
 @blueprint.get("/")
 def index():
     """The revenue reports of the orders the user may see, with a chart each."""
     session = xrm.db_session()
     require(session, "sales.revenue.read")
     period, today = _period(), xrm.utcnow().date()
-    customers = revenue_per_customer(session, period, limit=TOP)
-    products = revenue_per_product(session, period)[:TOP]
+    target = reporting_target(session)
+    unconverted = {"customers": [], "products": []}
+    if target:
+        by_customer = converted_revenue_per_customer(session, target, period, limit=TOP)
+        by_product = converted_revenue_per_product(session, target, period, limit=TOP)
+        customers, products = by_customer.rows, by_product.rows
+        unconverted = {"customers": by_customer.unconverted, "products": by_product.unconverted}
+    else:
+        customers = revenue_per_customer(session, period, limit=TOP)
+        products = revenue_per_product(session, period, limit=TOP)
     values = customer_values(session, today)[:TOP]
     segments = Counter(score.segment for score in rfm_scores(session))
-    customer_chart = pygal.HorizontalBar(height=360, show_legend=False, title="Revenue per customer")
+    customer_chart = pygal.HorizontalBar(height=360, show_legend=False, title=_("Revenue per customer"))
     customer_chart.x_labels = [row.customer_name for row in customers]
     customer_chart.add("Revenue", [float(row.revenue) for row in customers])
-    product_chart = pygal.HorizontalBar(height=360, show_legend=False, title="Revenue per product")
+    product_chart = pygal.HorizontalBar(height=360, show_legend=False, title=_("Revenue per product"))
     product_chart.x_labels = [f"{row.code} {row.name}" for row in products]
     product_chart.add("Revenue", [float(row.revenue) for row in products])
-    segment_chart = pygal.Pie(height=320, title="RFM segments")
+    segment_chart = pygal.Pie(height=320, title=_("RFM segments"))
     for name in SEGMENTS:
         segment_chart.add(name, segments.get(name, 0))
     return render_template(
         "sales/revenue.html", tenant=xrm.current_tenant(), period=period, customers=customers, products=products,
+        target=target, unconverted=unconverted, reporting_currency=reporting_currency(session),
+        may_configure=allowed(session, CONFIGURE),
         values=values, segments=[(name, segments.get(name, 0)) for name in SEGMENTS],
         lifespan=EXPECTED_LIFESPAN_YEARS, customer_chart=_chart(customer_chart),
         product_chart=_chart(product_chart), segment_chart=_chart(segment_chart),
@@ -79,16 +104,28 @@ def _revenue_widget(_tenant) -> str:
 WIDGETS = [xrm.DashboardWidget("sales.revenue", title="Top customers, last 12 months", render=_revenue_widget)]
 
 
-def report_rows(session, report: str, period: Period) -> tuple[list[str], list[list]]:
-    """The header and rows of one report, as exported."""
+def report_rows(session, report: str, period: Period, target: str | None = None) -> tuple[list[str], list[list]]:
+    """The header and rows of one report, as exported.
+
+    With a reporting currency ``target``, the revenue reports' converted rows come first, then the
+    amounts no rate converted, in their own currency (the currency column tells them apart).
+    """
     if report == "customers":
+        if target:
+            converted = converted_revenue_per_customer(session, target, period)
+            customers = [*converted.rows, *converted.unconverted]
+        else:
+            customers = revenue_per_customer(session, period)
         return (["customer_id", "customer", "currency", "revenue", "orders"],
-                [[r.customer_id, r.customer_name, r.currency, r.revenue, r.orders]
-                 for r in revenue_per_customer(session, period)])
+                [[r.customer_id, r.customer_name, r.currency, r.revenue, r.orders] for r in customers])
     if report == "products":
+        if target:
+            converted = converted_revenue_per_product(session, target, period)
+            products = [*converted.rows, *converted.unconverted]
+        else:
+            products = revenue_per_product(session, period)
         return (["product_id", "code", "product", "currency", "quantity", "revenue"],
-                [[r.product_id, r.code, r.name, r.currency, r.quantity, r.revenue]
-                 for r in revenue_per_product(session, period)])
+                [[r.product_id, r.code, r.name, r.currency, r.quantity, r.revenue] for r in products])
     if report == "clv":
         return (["customer_id", "orders", "historic_clv", "first_order", "last_order", "average_order_value",
                  "orders_per_year", "predicted_clv"],
@@ -106,7 +143,7 @@ def export(report: str, fmt: str):
         abort(404)
     session = xrm.db_session()
     require(session, "sales.revenue.read")
-    header, rows = report_rows(session, report, _period())
+    header, rows = report_rows(session, report, _period(), reporting_target(session))
     if fmt == "csv":
         body, mimetype = to_csv(header, rows), "text/csv"
     else:
