@@ -21,7 +21,8 @@ Writing a case (in any ``bench/cases_<topic>.py`` module, imported automatically
 Each side is warmed up, checked against the other (``check``), then timed with
 ``time.perf_counter``: ``--repeat`` samples, each running the operation enough times to last about
 ``--min-sample-ms``; the table shows the median time per operation, the 95th percentile of single
-calls, and the platform / raw ratio.
+calls, and the platform / raw ratio. With ``--once``, each side is instead timed on a single cold
+call (for cases whose one call lasts minutes, such as the 1,000,000-row import at ``--scale 10``).
 
 ``Pair`` takes options for cases that need them:
 
@@ -332,9 +333,11 @@ def _sample(fn: Callable[[], Any], loops: int, reset: Callable[[], Any] | None =
         gc.enable()
 
 
-def measure(definition: CaseDef, ctx: Context, repeat: int, min_sample_s: float) -> Result:
+def measure(definition: CaseDef, ctx: Context, repeat: int, min_sample_s: float, once: bool = False) -> Result:
     pair = definition.prepare(ctx)
     reset = pair.reset
+    if once:
+        return _measure_once(definition, pair)
     # Warm-up, and proof of equal work.
     got_platform = pair.platform()
     if reset is not None:
@@ -375,6 +378,31 @@ def measure(definition: CaseDef, ctx: Context, repeat: int, min_sample_s: float)
         per_call=pair.per_call,
         work=pair.work,
     )
+
+
+def _measure_once(definition: CaseDef, pair: Pair) -> Result:
+    """One timed call per side, cold (no warm-up, no calibration): for cases whose one call lasts minutes.
+
+    Garbage collection stays on, as in a real run of that length. The process's CPU time is logged
+    too: on a machine shared with other work, it tells how much of the wall time was waiting.
+    """
+    timings = []
+    results = []
+    for label, side in (("platform", pair.platform), ("raw SQL", pair.raw)):
+        gc.collect()
+        started, cpu_started = time.perf_counter(), time.process_time()
+        results.append(side())
+        timings.append(time.perf_counter() - started)
+        console.log(f"{definition.name}: {label} {timings[-1]:.1f} s wall, {time.process_time() - cpu_started:.1f} s CPU")
+        if pair.reset is not None:
+            pair.reset()
+    if pair.check is not None and not pair.check(*results):
+        raise AssertionError(f"{definition.name}: the platform and raw SQL results differ "
+                             f"({_describe(results[0])} vs {_describe(results[1])})")
+    platform_s, raw_s = timings
+    return Result(name=definition.name, description=definition.description, platform_ms=platform_s * 1000,
+                  raw_ms=raw_s * 1000, platform_spread=0.0, raw_spread=0.0, loops=(1, 1),
+                  platform_p95=platform_s * 1000, raw_p95=raw_s * 1000, work=pair.work)
 
 
 def _p95(times: list[float]) -> float:
@@ -482,6 +510,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("-k", "--filter", default="", help="only cases whose name contains this text")
     parser.add_argument("--repeat", type=int, default=15, help="timed samples per side (median reported)")
     parser.add_argument("--min-sample-ms", type=float, default=10.0, help="minimum duration of one sample")
+    parser.add_argument("--once", action="store_true",
+                        help="time a single cold call per side (no warm-up, calibration or repeats): for cases "
+                        "whose one call lasts minutes, e.g. --scale 10 -k dataio.import_csv (1,000,000 rows)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
     parser.add_argument("--keep", action="store_true", help="keep the temp instance folder / schema")
@@ -519,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for definition in selected:
             console.log(f"running [bold]{definition.name}[/]")
             try:
-                results.append(measure(definition, ctx, max(1, args.repeat), args.min_sample_ms / 1000))
+                results.append(measure(definition, ctx, max(1, args.repeat), args.min_sample_ms / 1000, args.once))
             except Exception as exc:  # noqa: BLE001 -- one broken case must not hide the others
                 failed += 1
                 console.log(f"[red]{definition.name} failed: {type(exc).__name__}: {exc}")

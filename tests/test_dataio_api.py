@@ -34,8 +34,8 @@ def world(make_platform):
         known = set(all_permissions(platform))
         roles = {
             "importer": {f"core.party.{a}": Scope.TENANT for a in ("read", "create", "update", "delete")},
-            "clerk": {"core.party.read": Scope.OWN, "core.party.create": Scope.OWN},
-            "reader": {"core.party.read": Scope.TENANT},
+            "clerk": {"core.party.read": Scope.OWN, "core.party.create": Scope.OWN, "core.party.export": Scope.OWN},
+            "reader": {"core.party.read": Scope.TENANT, "core.party.export": Scope.TENANT},
         }
         for name, grants in roles.items():
             role = admin.define_role(session, name, grants, known)
@@ -154,3 +154,6 @@ def test_export_downloads_what_the_user_may_read(world):
     vcard = client.get("/api/v1/exports?format=vcard", headers=headers["reader"])
     assert vcard.get_data().count(b"BEGIN:VCARD") == 3
     assert 'filename="core-party.vcf"' in vcard.headers["Content-Disposition"]
+    # reading every party is not enough to take them out of the platform: that is the export right
+    refused = problem(client.get("/api/v1/exports?target=core.party&format=csv", headers=headers["importer"]), 403)
+    assert "may not export core.party" in refused["detail"]

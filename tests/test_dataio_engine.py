@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from xrm_core import migrate, tenants
 from xrm_core.customfields.service import define_custom_field
@@ -19,11 +19,12 @@ from xrm_core.dataio.engine import ImportOptions, MappingError
 from xrm_core.dataio.formats import FileRejected
 from xrm_core.dataio.models import BatchStatus, ImportBatch, ImportRecord
 from xrm_core.dataio.party_target import PartyTarget
+from xrm_core.dataio.targets import as_stored
 from xrm_core.errors import Conflict
 from xrm_core.graph.models import Party, PartyIdentifier
 from xrm_core.identity import admin
 from xrm_core.identity.catalogue import all_permissions
-from xrm_core.identity.models import Scope
+from xrm_core.identity.models import Department, Scope
 from xrm_core.identity.principal import load_principal
 from xrm_core.identity.scoping import PermissionDenied, act_as
 from xrm_core.models import AuditEntry, User
@@ -41,7 +42,7 @@ def world(make_platform):
         known = set(all_permissions(platform))
         sales = admin.create_department(session, "sales")
         importer = admin.define_role(session, "importer", {
-            f"core.party.{action}": Scope.TENANT for action in ("read", "create", "update", "delete")}, known)
+            f"core.party.{action}": Scope.TENANT for action in ("read", "create", "update", "delete", "export")}, known)
         reader = admin.define_role(session, "reader", {"core.party.read": Scope.TENANT}, known)
         for email, role in (("importer@acme.test", importer), ("reader@acme.test", reader)):
             user = User(email=email, display_name=email, password_hash="", department_id=sales.id)
@@ -187,6 +188,33 @@ def test_a_clash_found_while_writing_names_the_row(world):
     assert "New" not in parties(world)
 
 
+def test_a_match_on_a_party_the_importer_may_not_see_fails_the_row_without_naming_it(world):
+    """Neither an update of the hidden party, nor a duplicate of it, nor its id in the report."""
+    platform, tenant_id = world
+    run(world, "display_name,identifier.email,identifier.phone\nHidden,hidden@example.org,+44 20 7946 0011\n")
+    with platform.db.transaction(tenant_id) as session:
+        session.execute(update(Party).values(department_id=None, owner_user_id=None))  # nobody's: tenant-wide only
+        local = admin.define_role(session, "local", {f"core.party.{action}": Scope.DEPARTMENT for action in (
+            "read", "create", "update")}, set(all_permissions(platform)))
+        user = User(email="local@acme.test", display_name="local", password_hash="",
+                    department_id=session.scalar(select(Department.id)))
+        session.add(user)
+        session.flush()
+        admin.assign_role(session, user, local)
+    data = "display_name,identifier.email\nRenamed,hidden@example.org\n"
+    for dry_run in (True, False):
+        report = run(world, data, email="local@acme.test", match_on="identifier.email", skip_errors=True,
+                     dry_run=dry_run)
+        reason = "this identifier.email belongs to a record you may not see"
+        assert report.failed == 1 and report.errors == [{"row": 1, "column": "identifier.email", "reason": reason}]
+        assert report.outcomes == ([{"row": 1, "outcome": "failed", "reason": reason}] if dry_run else [])
+    # a new party with the hidden party's phone: the clash does not name the hidden party either
+    clash = run(world, "display_name,identifier.phone\nOther,+44 20 7946 0011\n", email="local@acme.test",
+                skip_errors=True)
+    assert clash.failed == 1 and clash.errors[0]["reason"].endswith("already belongs to a party you may not see")
+    assert parties(world) == {"Hidden": parties(world)["Hidden"]}
+
+
 def test_two_rows_sharing_an_identifier_are_one_clash_and_change_nothing(world):
     # matched on e-mail, so both rows are new parties: the second one's phone is the first one's (the
     # chunk's write fails, then its rows are written one by one and the second names the first)
@@ -230,6 +258,21 @@ def test_undo_refuses_when_a_record_changed_since(world):
     with user_session(world) as session, pytest.raises(Conflict, match=f"core.party #{ada_id} changed since"):
         engine.undo_batch(session, platform, report.batch_id)
     assert len(parties(world)) == 2
+
+
+def test_created_snapshots_told_from_the_rows_are_what_reading_the_parties_back_gives(world):
+    rows = [{"display_name": "  Ada Lovelace ", "kind": "person", "tags": [" vip", "vip", "math "],
+             "identifiers": {"email": "ada@example.org", "crm": None}, "custom": {"segment": "gold"}},
+            {"display_name": "Analytical Engines", "kind": "organization"}]
+    target = PartyTarget()
+    with user_session(world) as session:
+        ids = target.create(session, rows)
+        built = target.created_snapshot(session, ids, rows)
+        assert built == as_stored(target.snapshot(session, ids))
+        assert built[ids[0]] == {"display_name": "Ada Lovelace", "kind": "person", "tags": ["vip", "math"],
+                                 "owner": "importer@acme.test", "department": "sales",
+                                 "identifiers": {"email": "ada@example.org"}, "custom": {"segment": "gold"}}
+        session.rollback()
 
 
 def test_an_interrupted_import_resumes_after_its_last_committed_batch(world, monkeypatch):

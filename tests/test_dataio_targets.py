@@ -201,11 +201,11 @@ def xrm_import_targets():
 
 def test_an_export_leaves_out_the_fields_the_user_may_not_read(make_platform, tmp_path, monkeypatch):
     from plugin_dists import DISTS
+    from xrm_fx_vault.plugin import Dossier
 
     from xrm_core.identity.models import Scope
     from xrm_core.identity.principal import service_principal
     from xrm_core.identity.scoping import act_as
-    from xrm_fx_vault.plugin import Dossier
 
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "xrm_fx_dossierio.py").write_text(textwrap.dedent(VAULT_EXPORT_PLUGIN))
@@ -221,7 +221,8 @@ def test_an_export_leaves_out_the_fields_the_user_may_not_read(make_platform, tm
         session.add(Dossier(title="Merger", fee=90_000))
 
     def exported(*extra: str) -> str:
-        grants = {"vault.dossier.read": Scope.TENANT, **{name: Scope.TENANT for name in extra}}
+        grants = {"vault.dossier.read": Scope.TENANT, "vault.dossier.export": Scope.TENANT,
+                  **{name: Scope.TENANT for name in extra}}
         with platform.db.session(acme_id) as session:
             act_as(session, service_principal(acme_id, "exporter", grants))
             buffer = io.BytesIO()

@@ -162,3 +162,24 @@ def test_party_timeline_hides_protected_values_from_readers_without_the_permissi
 
     assert payloads(admin) == [{"changed": ["title"], "title": "Merger", "fee": 900}]
     assert payloads(clerk) == [{"changed": ["title"], "title": "Merger"}]
+
+
+def test_a_field_listed_through_another_models_column_is_refused_like_its_own():
+    """A listing naming another model's protected column (as contacts list parties' names) refuses it too."""
+    import marshmallow as ma
+
+    from xrm_core.api.listing import Listing
+    from xrm_core.api.schemas import Schema
+    from xrm_core.graph.models import Party
+
+    class PartyWithFee(Schema):
+        id = ma.fields.Integer()
+        fee = ma.fields.Integer()
+
+    listing = Listing(Party, PartyWithFee, sortable=("fee",), filterable={"fee": ("eq", "gte")},
+                      columns={"fee": Dossier.fee}, name="parties_with_fees")
+    # outside a request the audience is unknown: every protected field is hidden (fail closed)
+    with pytest.raises(ma.ValidationError) as refused:
+        listing.query_schema().load({"fee__gte": "1", "sort": "-fee"})
+    assert refused.value.messages == {"fee__gte": ["Unknown field."], "sort": ["Unknown sort field 'fee'; sortable: id."]}
+    assert listing.query_schema().load({"sort": "-id"}).filters == ()

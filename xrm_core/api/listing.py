@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, inspect
 from webargs.fields import DelimitedList
 
 from ..identity.fieldsecurity import unreadable_fields
+from ..storable import make_storable
 from .schemas import UNKNOWN_FIELD, Schema, audience
 
 #: Filter operators (``field__<op>=value``; ``eq`` is plain ``field=value``) and their SQL.
@@ -172,6 +173,7 @@ class Listing:
         class ListQuerySchema(Schema):
             def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
                 """Filters on server-owned fields (``owner_user_id=3``) are questions, not writes."""
+                make_storable(field_obj)
 
             @ma.post_load
             def make_query(self, data: dict[str, Any], **_kwargs: Any) -> ListQuery:
@@ -195,10 +197,14 @@ class Listing:
         Refused with the very message an unknown field gets, so the answer does not reveal them.
         Returns the hidden field names.
         """
-        hidden_attributes = unreadable_fields(audience(), self.model)
-        if not hidden_attributes:
-            return set()
+        principal = audience()
+        hidden_attributes = unreadable_fields(principal, self.model)
         hidden = {name for name, field in self._fields.items() if (field.attribute or name) in hidden_attributes}
+        # A field listed through another model's column (``columns={"display_name": Party.display_name}``)
+        # is that model's field: its protection applies too.
+        hidden |= {name for name, column in self._columns.items() if _unreadable_column(principal, column)}
+        if not hidden:
+            return set()
         errors: dict[str, list[str]] = {}
         sorted_on = [key.field for key in _parse_sort(",".join(data["sort"]))] if "sort" in data else []
         if hidden & set(sorted_on):
@@ -240,6 +246,12 @@ class Listing:
             fields=frozenset(data["fields"]) if "fields" in data else None,
             cursor=data.get("cursor"),
         )
+
+
+def _unreadable_column(principal: Any, column: ColumnElement[Any]) -> bool:
+    """Whether ``column`` is a model attribute protected from ``principal`` (rule F1)."""
+    owner, key = getattr(column, "class_", None), getattr(column, "key", None)
+    return isinstance(owner, type) and key in unreadable_fields(principal, owner)
 
 
 def fields_parameter(names: Iterable[str]) -> DelimitedList:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -93,40 +93,21 @@ class Transforms:
         """
         if value is None or (isinstance(value, str) and not value.strip()) or value == []:
             return None
-        kind = import_field.type
-        if kind == "list":
-            return value if isinstance(value, list) else [v for v in _LIST_SEPARATORS.split(str(value).strip()) if v]
-        if kind == "json":
-            return value
-        if isinstance(value, list):  # a list column (vCard e-mails) mapped to a single field: its first
-            value = value[0]
-        if kind == "phone":
-            return self.phone(value)
-        if kind == "date":
-            return self.date(value)
-        if kind == "email":
-            text = str(value).strip().lower()
-            if not _EMAIL.match(text):
-                raise BadValue(f"{text!r} is not an e-mail address")
-            return text
-        if kind == "integer":
-            try:
-                return int(str(value).strip())
-            except ValueError:
-                raise BadValue(f"{value!r} is not a whole number") from None
-        if kind == "decimal":
-            try:
-                return Decimal(str(value).strip().replace(",", "."))
-            except InvalidOperation:
-                raise BadValue(f"{value!r} is not a number") from None
-        if kind == "boolean":
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "y", "x", "oui", "sí", "si"):
-                return True
-            if text in ("0", "false", "no", "n", "non"):
-                return False
-            raise BadValue(f"{value!r} is not yes or no")
-        return str(value).strip()
+        return self.converter(import_field.type)(value)
+
+    def converter(self, kind: str) -> Callable[[Any], Any]:
+        """The conversion of a non-empty value to field type ``kind`` (what :meth:`convert` applies).
+
+        A list (a vCard's e-mails) given to a single-valued type is read as its first value.
+        """
+        return {"list": _as_list, "json": _as_is, "phone": self._phone_cell, "date": self._date_cell,
+                "email": _email, "integer": _integer, "decimal": _decimal, "boolean": _boolean}.get(kind, _text)
+
+    def _phone_cell(self, value: Any) -> str:
+        return self.phone(_first(value))
+
+    def _date_cell(self, value: Any) -> str:
+        return self.date(_first(value))
 
     def phone(self, value: Any) -> str:
         """``value`` in E.164 (numbers without a country code read in ``region``).
@@ -214,6 +195,52 @@ class Transforms:
         return parsed.isoformat()
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [v for v in _LIST_SEPARATORS.split(str(value).strip()) if v]
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _first(value: Any) -> Any:
+    return value[0] if isinstance(value, list) else value
+
+
+def _text(value: Any) -> str:
+    return str(_first(value)).strip()
+
+
+def _email(value: Any) -> str:
+    text = str(_first(value)).strip().lower()
+    if not _EMAIL.match(text):
+        raise BadValue(f"{text!r} is not an e-mail address")
+    return text
+
+
+def _integer(value: Any) -> int:
+    try:
+        return int(str(_first(value)).strip())
+    except ValueError:
+        raise BadValue(f"{_first(value)!r} is not a whole number") from None
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(_first(value)).strip().replace(",", "."))
+    except InvalidOperation:
+        raise BadValue(f"{_first(value)!r} is not a number") from None
+
+
+def _boolean(value: Any) -> bool:
+    text = str(_first(value)).strip().lower()
+    if text in ("1", "true", "yes", "y", "x", "oui", "sí", "si"):
+        return True
+    if text in ("0", "false", "no", "n", "non"):
+        return False
+    raise BadValue(f"{_first(value)!r} is not yes or no")
+
+
 def _country_code(digits: str) -> tuple[int | None, str]:
     """The country calling code ``digits`` (after a ``+``) start with and the rest, as ``phonenumbers`` splits them."""
     if digits.startswith("0"):
@@ -241,46 +268,77 @@ def columns_of_fields(mapping: Mapping[str, str]) -> dict[str, list[str]]:
     return fields
 
 
-def apply(mapping: Mapping[str, str], record: Mapping[str, Any], field_of, transforms: Transforms
-          ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+class Mapper:
+    """A mapping made ready for one import: calling it maps one record (see :func:`apply`).
+
+    Each column's field and conversion are looked up, and each constant converted, once rather
+    than per record: an import maps every record of its file with the same mapping.
+    """
+
+    def __init__(self, mapping: Mapping[str, str], field_of: Callable[[str], ImportField], transforms: Transforms):
+        #: In mapping order (it decides which value of a field wins or comes first), one of:
+        #: ``(None, field name, constant value or the BadValue converting it raised, None)``;
+        #: ``(column, None, None, (given name field, family name field))`` for a split name;
+        #: ``(column, field name, conversion, whether the field is a list)``.
+        self.steps: list[tuple[str | None, str | None, Any, Any]] = []
+        for column, target in mapping.items():
+            if column.startswith(CONSTANT):
+                try:
+                    constant: Any = transforms.convert(field_of(column[1:]), target)
+                except BadValue as exc:
+                    constant = exc
+                self.steps.append((None, column[1:], constant, None))
+            elif target.startswith(SPLIT):
+                given, _, family = (name.strip() for name in target[len(SPLIT):].partition(","))
+                self.steps.append((column, None, None, (field_of(given).name, field_of(family).name)))
+            else:
+                kind = field_of(target).type
+                self.steps.append((column, target, transforms.converter(kind), kind == "list"))
+
+    def __call__(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The mapped, converted row of ``record`` and its problems as ``(column, reason)`` pairs."""
+        row: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for column, name, convert, extra in self.steps:
+            if column is None:
+                if isinstance(convert, BadValue):
+                    raise convert
+                row.setdefault(name, convert)
+                continue
+            raw = record.get(column)
+            if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
+                continue
+            if name is None:  # a full name split into given and family names
+                words = str(raw).split()
+                _put(row, extra[0], " ".join(words[:-1]) if len(words) > 1 else "")
+                _put(row, extra[1], words[-1])
+                continue
+            try:
+                value = convert(raw)
+            except BadValue as exc:
+                problems.append((column, str(exc)))
+                continue
+            if extra:  # a list field: the values of every column mapped to it, each once
+                held = row.setdefault(name, [])
+                held.extend(v for v in value if v not in held)
+            else:
+                _put(row, name, value)
+        return row, problems
+
+
+def apply(mapping: Mapping[str, str], record: Mapping[str, Any], field_of: Callable[[str], ImportField],
+          transforms: Transforms) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The mapped, converted row of ``record`` and its problems as ``(column, reason)`` pairs.
 
-    ``field_of(name)`` returns the :class:`ImportField` a field name stands for.
+    ``field_of(name)`` returns the :class:`ImportField` a field name stands for. To map many records
+    with one mapping, make a :class:`Mapper` once instead.
     """
-    row: dict[str, Any] = {}
-    problems: list[tuple[str, str]] = []
-    for column, target in mapping.items():
-        if column.startswith(CONSTANT):
-            row.setdefault(column[1:], transforms.convert(field_of(column[1:]), target))
-            continue
-        raw = record.get(column)
-        if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
-            continue
-        if target.startswith(SPLIT):
-            given, _, family = (name.strip() for name in target[len(SPLIT):].partition(","))
-            words = str(raw).split()
-            _put(row, field_of(given), " ".join(words[:-1]) if len(words) > 1 else "", joined=True)
-            _put(row, field_of(family), words[-1], joined=True)
-            continue
-        import_field = field_of(target)
-        try:
-            value = transforms.convert(import_field, raw)
-        except BadValue as exc:
-            problems.append((column, str(exc)))
-            continue
-        if import_field.type == "list":
-            row.setdefault(target, [])
-            row[target].extend(v for v in value if v not in row[target])
-        else:
-            _put(row, import_field, value, joined=target in row, name=target)
-    return row, problems
+    return Mapper(mapping, field_of, transforms)(record)
 
 
-def _put(row: dict[str, Any], import_field: ImportField, value: Any, *, joined: bool, name: str | None = None) -> None:
-    key = name or import_field.name
-    if value in (None, ""):
+def _put(row: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``row[key]``; a text already there and a text value are joined with a space."""
+    if value is None or value == "":
         return
-    if joined and isinstance(row.get(key), str) and isinstance(value, str):
-        row[key] = f"{row[key]} {value}"
-    else:
-        row[key] = value
+    held = row.get(key)
+    row[key] = f"{held} {value}" if isinstance(held, str) and isinstance(value, str) else value

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import marshmallow as ma
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -21,12 +21,15 @@ from ..graph.models import Party, PartyIdentifier
 from ..identity.models import Department
 from ..identity.scoping import principal_of
 from ..models import User
+from .bulk import BulkInsert
 from .mapping import GOOGLE_CONTACTS, OUTLOOK_CONTACTS
-from .targets import ImportField, ImportTarget
+from .targets import HIDDEN_MATCH, ImportField, ImportTarget, as_stored
 
 IDENTIFIER = "identifier."
 #: Rows per ``IN (…)`` list when looking records up.
 LOOKUP_CHUNK = 500
+#: New identifiers, inserted in bulk (values in the table's column order).
+IDENTIFIERS = BulkInsert(PartyIdentifier.__table__, ("party_id", "source", "value", "tenant_id"))
 
 
 class PartySchema(ma.Schema):
@@ -117,6 +120,11 @@ class PartySchema(ma.Schema):
         return loaded
 
 
+def _defaulted(rows: list[dict[str, Any]]) -> bool:
+    """Whether no row names an owner or a department (the importer's defaults apply: bulk path)."""
+    return all(row.get("owner") is None and row.get("department") is None for row in rows)
+
+
 def _by_source(row: Any) -> str:
     return row[1] or ""
 
@@ -165,7 +173,14 @@ class PartyTarget(ImportTarget):
             chunk = values[start:start + LOOKUP_CHUNK]
             found.update(session.execute(select(PartyIdentifier.value, PartyIdentifier.party_id).where(
                 PartyIdentifier.source == source, PartyIdentifier.value.in_(chunk))).all())
-        return found
+        if principal_of(session) is None or not found:
+            return found
+        # The identifiers carry no owner: the parties they belong to say who may see the match.
+        matched = sorted(set(found.values()))
+        visible: set[int] = set()
+        for start in range(0, len(matched), LOOKUP_CHUNK):
+            visible.update(session.scalars(select(Party.id).where(Party.id.in_(matched[start:start + LOOKUP_CHUNK]))))
+        return {value: party_id if party_id in visible else HIDDEN_MATCH for value, party_id in found.items()}
 
     def snapshot(self, session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
         return {row["id"]: {k: v for k, v in row.items() if k != "id"} for row in self._rows(session, ids)}
@@ -199,7 +214,7 @@ class PartyTarget(ImportTarget):
     def create(self, session: Session, rows: list[dict[str, Any]]) -> list[int]:
         owners, departments = self._references(session, rows)
         principal = principal_of(session)
-        if all(row.get("owner") is None and row.get("department") is None for row in rows):
+        if _defaulted(rows):
             # The guard's defaults (the importer owns, in the importer's department) are always within
             # the importer's reach, so the rows can skip the ORM and go in as bulk statements.
             defaults = {"owner_user_id": principal.user_id, "department_id": principal.department_id} if principal else {}
@@ -221,26 +236,51 @@ class PartyTarget(ImportTarget):
             ids.append(party.id)
         return ids
 
+    def created_snapshot(self, session: Session, ids: list[int], rows: list[dict[str, Any]]
+                         ) -> dict[int, dict[str, Any]]:
+        """What :meth:`snapshot` reads of parties just created in bulk, told from their rows.
+
+        The bulk path stores the rows as :func:`~xrm_core.graph.service.bulk_create_parties` cleans
+        them (names and tags trimmed, tags once each), owned by the importer in the importer's
+        department, named here as the session sees them (like the snapshot's joins). Rows naming an
+        owner or a department went through the ORM: those are read back.
+        """
+        if not _defaulted(rows):
+            return super().created_snapshot(session, ids, rows)
+        principal = principal_of(session)
+        owner = department = None
+        if principal is not None and principal.user_id is not None:
+            owner = session.scalar(select(User.email).where(User.id == principal.user_id))
+        if principal is not None and principal.department_id is not None:
+            department = session.scalar(select(Department.name).where(Department.id == principal.department_id))
+        return {party_id: {
+            "display_name": row["display_name"].strip(), "kind": row["kind"],
+            "tags": list(dict.fromkeys(tag.strip() for tag in row.get("tags") or ())),
+            "owner": owner, "department": department,
+            "identifiers": {source: value for source, value in (row.get("identifiers") or {}).items() if value},
+            "custom": as_stored({0: row["custom"]})[0] if row.get("custom") else {},
+        } for party_id, row in zip(ids, rows, strict=True)}
+
     def _add_identifiers(self, session: Session, ids: list[int], rows: list[dict[str, Any]]) -> None:
-        wanted = [{"party_id": party_id, "source": source, "value": value}
-                  for party_id, row in zip(ids, rows, strict=True)
+        tenant_id = session.info["tenant_id"]
+        wanted = [(party_id, source, value, tenant_id) for party_id, row in zip(ids, rows, strict=True)
                   for source, value in (row.get("identifiers") or {}).items() if value]
         if not wanted:
             return
-        tenant_id = session.info["tenant_id"]
         try:
             # Inserted first, looked up only on a clash: the unique constraint checks every row
             # anyway, and looking each value up beforehand cost as much as the insert.
             with session.begin_nested():
-                session.execute(insert(PartyIdentifier.__table__), [{"tenant_id": tenant_id, **item} for item in wanted])
+                IDENTIFIERS.run(session, wanted)
         except IntegrityError:
             by_source: dict[str, list[str]] = defaultdict(list)
-            for item in wanted:
-                by_source[item["source"]].append(item["value"])
+            for _party_id, source, value, _tenant_id in wanted:
+                by_source[source].append(value)
             for source, values in by_source.items():
                 if taken := self.find(session, IDENTIFIER + source, values):
                     value, party_id = next(iter(taken.items()))
-                    raise Conflict(f"identifier {source}:{value} already belongs to party #{party_id}") from None
+                    owner = f"party #{party_id}" if party_id != HIDDEN_MATCH else "a party you may not see"
+                    raise Conflict(f"identifier {source}:{value} already belongs to {owner}") from None
             raise  # two rows of the file share the identifier: the engine names them one by one
 
     def _references(self, session: Session, rows: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:

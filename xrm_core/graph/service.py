@@ -240,7 +240,12 @@ def _check_identifiers_free(session: Session, identifiers: Mapping[str, str]) ->
         )
     ).first()
     if taken is not None:
-        raise Conflict(f"identifier {taken.source}:{taken.value} already belongs to party #{taken.party_id}")
+        from ..identity.scoping import principal_of
+
+        # The identifier table is not permission-scoped: name the party only to those who may see it.
+        visible = principal_of(session) is None or session.scalar(select(Party.id).where(Party.id == taken.party_id))
+        owner = f"party #{taken.party_id}" if visible else "a party you may not see"
+        raise Conflict(f"identifier {taken.source}:{taken.value} already belongs to {owner}")
 
 
 # -- roles ----------------------------------------------------------------------------------------
