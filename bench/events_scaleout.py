@@ -50,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--task-batch", type=int, default=None,
                         help="deliveries per Celery task (XRM_EVENTS_TASK_BATCH of the workers; default: the setting's)")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder (worker logs) / schema")
+    parser.add_argument("--worker-loglevel", default="WARNING",
+                        help="log level of the workers (INFO logs every task received and finished, with times)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for one run's deliveries")
     parser.add_argument("--broker-url", default=os.environ.get("XRM_TEST_REDIS_URL", ""),
                         help="Redis URL (default: XRM_TEST_REDIS_URL, set by scripts/redis.sh)")
@@ -93,7 +95,7 @@ class Run:
                     raise RuntimeError(f"a worker exited with code {worker.returncode}: see {worker.args[-1]}")
             time.sleep(0.02)
 
-    def start_workers(self, count: int, concurrency: int, task_batch: int | None) -> None:
+    def start_workers(self, count: int, concurrency: int, task_batch: int | None, loglevel: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("XRM_")}
         env.update({
             "XRM_INSTANCE_PATH": str(self.instance.folder),
@@ -108,7 +110,7 @@ class Run:
             log = self.instance.folder / f"worker-{len(self.workers)}-{n}.log"
             with open(log, "wb") as out:  # the child keeps its own descriptor
                 self.workers.append(subprocess.Popen(
-                    [str(XRM), "worker", "--concurrency", str(concurrency), "--loglevel", "WARNING"],
+                    [str(XRM), "worker", "--concurrency", str(concurrency), "--loglevel", loglevel],
                     env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
 
     def stop_workers(self) -> None:
@@ -132,7 +134,7 @@ class Run:
 
     def measure(self, workers: int, args: argparse.Namespace) -> float:
         """Start ``workers`` workers, let them drain what is waiting, then time ``args.events`` events."""
-        self.start_workers(workers, args.concurrency, args.task_batch)
+        self.start_workers(workers, args.concurrency, args.task_batch, args.worker_loglevel)
         try:
             self.publish(1, 1)  # warm-up: the workers are up and delivering once this one is processed
             self.wait_for(self.processed_after_warm_up(), args.timeout)

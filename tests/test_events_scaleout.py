@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,40 @@ def test_workers_deliver_every_committed_event_once_in_order(scaled):
         for subject in range(4):
             ns = [r.n for r in rows if r.subscriber == subscriber and r.subject == f"thing:{subject}"]
             assert ns == sorted(ns) and len(ns) == 6
+
+
+def test_the_sweep_hands_out_only_ready_deliveries_not_queued_or_queued_too_long_ago(make_platform, redis_url):
+    """The relay threads sweep at every turn: nothing while all is queued; released and stale ones in order."""
+    import redis
+    from sqlalchemy import update
+
+    from xrm_core.events import relay
+    from xrm_core.events.tasks import QUEUE
+
+    platform = make_platform(LISTEN, broker_url=redis_url)
+    migrate.upgrade(platform)
+    with platform.db.transaction(all_tenants=True) as session:
+        acme = tenants.create_tenant(session, "acme", "ACME")
+        tenants.enable_plugin(platform, session, acme, "listen")
+        acme_id = acme.id
+    bus = get_bus(platform, load_event_settings(environ={}, requeue_after_s=60))
+    first, second = _publish(platform, acme_id, [(1, {"n": 1}), (1, {"n": 2})])
+    assert relay.relay(bus) == 2
+    queue = redis.Redis.from_url(redis_url)
+    handed = queue.llen(QUEUE)
+    assert handed >= 1 and relay.sweep(bus) == 0  # every delivery is queued
+    with platform.db.transaction(all_tenants=True) as session:
+        per_event = session.scalar(select(func.count()).select_from(Delivery).where(Delivery.event_pk == first.sequence))
+        session.execute(update(Delivery).values(queued_at=None))  # as workers release what waits behind
+    assert relay.sweep(bus) == per_event  # the first event's deliveries; the second's wait behind them
+    assert relay.sweep(bus) == 0 and queue.llen(QUEUE) == handed + 1
+    with platform.db.transaction(all_tenants=True) as session:
+        session.execute(update(Delivery).where(Delivery.event_pk == first.sequence)
+                        .values(queued_at=datetime.now(UTC) - timedelta(minutes=5)))  # a worker died with them
+    assert relay.sweep(bus) == per_event
+    with platform.db.session(all_tenants=True, read_only=True) as session:
+        assert session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.event_pk == second.sequence, Delivery.queued_at.is_(None))) == per_event
 
 
 def test_a_worker_killed_mid_handler_loses_nothing_and_applies_nothing_twice(scaled, tmp_path):

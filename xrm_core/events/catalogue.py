@@ -18,6 +18,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields
 
 from ..contributions import EventType
 from ..errors import XrmError
+from .payloads import fast_loader
 
 log = logging.getLogger("xrm.events")
 
@@ -95,6 +96,8 @@ class Catalogue:
         self._schemas: dict[str, Schema | None] = {}
         #: Types whose schema loads straight to JSON values, so the dump after the load can be skipped.
         self._loads_json: set[str] = set()
+        #: Per type, the payload loader that skips marshmallow for payloads already in loaded form.
+        self._fast_loads: dict[str, Any] = {}
         self.owners: dict[str, str] = {}
         for plugin, event_type in [("core", t) for t in CORE_EVENT_TYPES] + list(contributed):
             if not EVENT_TYPE_NAME.match(event_type.name):
@@ -113,6 +116,8 @@ class Catalogue:
             self._schemas[event_type.name] = schema
             if schema is not None and _loads_json(schema):
                 self._loads_json.add(event_type.name)
+                if (loader := fast_loader(schema)) is not None:
+                    self._fast_loads[event_type.name] = loader
             self.owners[event_type.name] = plugin
 
     def __contains__(self, name: object) -> bool:
@@ -137,6 +142,9 @@ class Catalogue:
             raise EventError(f"the payload of {name} must be a mapping, not {type(payload).__name__}")
         schema = self._schemas[name]
         if schema is not None:
+            fast = self._fast_loads.get(name)
+            if fast is not None and (loaded := fast(payload)) is not None:
+                return loaded
             try:
                 loaded = schema.load(payload)
                 if name in self._loads_json:  # publishing sits on every write path: no second pass

@@ -8,12 +8,12 @@ the blinker signals run before commit, inside the transaction (see :mod:`.signal
 from __future__ import annotations
 
 import builtins
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
+from uuid6 import uuid7
 
 from ..db import utcnow
 from . import signals
@@ -59,6 +59,11 @@ class _Writer:
 
 
 _WRITERS: dict[str, _Writer] = {}
+
+
+def new_event_id() -> str:
+    """A UUIDv7 (RFC 9562): time-ordered, so consecutive events land together in the unique index."""
+    return str(uuid7())
 
 
 def _writer(session: Session) -> _Writer:
@@ -107,7 +112,7 @@ def publish(
         raise EventError(f"cannot publish {type}: {exc}") from None
     if not actor:
         raise EventError(f"cannot publish {type}: name the actor")
-    event_id, occurred_at = str(uuid.uuid4()), utcnow()
+    event_id, occurred_at = new_event_id(), utcnow()
     actor = str(actor)[:100]
     try:
         sequence = _writer(session).insert(session, [

@@ -149,16 +149,19 @@ def sweep(bus: EventBus) -> int:
     platform = bus.platform
     now = utcnow()
     stale = now - timedelta(seconds=bus.settings.requeue_after_s)
+    not_queued = or_(_D.c.queued_at.is_(None), _D.c.queued_at < stale)
     with platform.db.session(all_tenants=True, read_only=True) as session:
-        candidate = session.execute(
-            ready(now, limit=1).where(or_(_D.c.queued_at.is_(None), _D.c.queued_at < stale))
-        ).first()
+        # Every relay loop of every worker sweeps: while a backlog is being worked off (every
+        # pending delivery queued), the cheap look without the ordering check must answer.
+        if session.scalar(select(_D.c.id).where(_D.c.status == PENDING, _D.c.next_attempt_at <= now, not_queued)
+                          .limit(1)) is None:
+            return 0
+        candidate = session.execute(ready(now, limit=1, among=not_queued)).first()
     if candidate is None:
         return 0
     with platform.db.session(all_tenants=True) as session, session.begin():
         rows = session.execute(
-            ready(now, limit=bus.settings.batch, for_update=not platform.db.is_sqlite)
-            .where(or_(_D.c.queued_at.is_(None), _D.c.queued_at < stale))
+            ready(now, limit=bus.settings.batch, for_update=not platform.db.is_sqlite, among=not_queued)
         ).all()
         ids = [r.id for r in rows]
         if ids:

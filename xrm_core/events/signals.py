@@ -12,6 +12,7 @@ garbage-collected; :func:`connect` always connects with ``weak=False``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,12 @@ def signal(event_type: str) -> Signal:
 
 
 def connect(event_type: str | None, receiver: Callable[..., Any]) -> Callable[..., Any]:
-    """Connect ``receiver(session, event=…)`` strongly to one type (or to every event with ``None``)."""
+    """Connect ``receiver(session, event=…)`` strongly to one type (or to every event with ``None``).
+
+    :raises TypeError: ``receiver`` is a coroutine function (it runs inside a synchronous transaction).
+    """
+    if inspect.iscoroutinefunction(receiver):
+        raise TypeError(f"{receiver!r} is a coroutine function: in-transaction receivers must be plain functions")
     target = any_event if event_type is None else signal(event_type)
     target.connect(receiver, weak=False)
     return receiver
@@ -43,6 +49,15 @@ def send(session: Any, event: Any) -> None:
     """Notify the receivers of ``event.type``, then those of every event."""
     typed = namespace.get(event.type)
     if typed is not None and typed.receivers:
-        typed.send(session, event=event)
+        _notify(typed, session, event)
     if any_event.receivers:
-        any_event.send(session, event=event)
+        _notify(any_event, session, event)
+
+
+def _notify(target: Signal, session: Any, event: Any) -> None:
+    # Signal.send, minus what publishing does not need on every call: the per-call coroutine check
+    # (connect refuses coroutine functions once) and the list of return values.
+    if target.is_muted:
+        return
+    for receiver in target.receivers_for(session):
+        receiver(session, event=event)
