@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from xrm_core import migrate, tenants
 from xrm_core.config import load_settings
@@ -84,15 +85,31 @@ def test_concurrent_writers_never_see_database_is_locked(sqlite_platform):
 
 def test_read_only_connections_begin_deferred(sqlite_platform):
     statements: list[str] = []
-    engine = sqlite_platform.db.engine
+    pool = sqlite_platform.db.engine.pool
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _log(conn, cursor, statement, *args):
-        statements.append(statement)
+    # SQLite's own trace: the BEGIN is emitted on the DBAPI connection, below SQLAlchemy's statement events.
+    @event.listens_for(pool, "checkout")
+    def _trace(dbapi_connection, _record, _proxy):
+        dbapi_connection.set_trace_callback(statements.append)
 
     with sqlite_platform.db.session(all_tenants=True, read_only=True) as session:
         session.execute(text("SELECT 1"))
     with sqlite_platform.db.session(all_tenants=True) as session:
         session.execute(text("SELECT 1"))
-    event.remove(engine, "before_cursor_execute", _log)
+    event.remove(pool, "checkout", _trace)
     assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]
+
+
+def test_a_writer_waiting_past_the_busy_timeout_fails_with_sqlalchemys_error(tmp_path):
+    platform = Platform(load_settings({"XRM_SQLITE_BUSY_TIMEOUT_MS": "50"}, instance_path=tmp_path, database_url=""),
+                        plugins=[])
+    try:
+        with platform.db.session(all_tenants=True) as writer:
+            writer.connection()  # BEGIN IMMEDIATE: holds the write lock
+            with platform.db.session(all_tenants=True, read_only=True) as reader:
+                assert reader.execute(text("SELECT 1")).scalar() == 1  # readers never wait
+            with pytest.raises(OperationalError, match="database is locked"), \
+                    platform.db.session(all_tenants=True) as second:
+                second.connection()
+    finally:
+        platform.db.dispose()

@@ -7,12 +7,14 @@ writer). PostgreSQL needs nothing special.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from . import clock
@@ -65,8 +67,15 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        mode = "DEFERRED" if connection.get_execution_options().get("xrm_read_only") else "IMMEDIATE"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Straight on the DBAPI connection: this runs at the start of every session's transaction,
+        # and SQLAlchemy's statement execution path would cost more than the BEGIN itself.
+        # Its errors (a writer waiting past the busy timeout) are wrapped as SQLAlchemy's would be, so
+        # callers handling DBAPIError / OperationalError see them alike.
+        statement = "BEGIN DEFERRED" if connection.get_execution_options().get("xrm_read_only") else "BEGIN IMMEDIATE"
+        try:
+            connection.connection.dbapi_connection.execute(statement)
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 class Database:

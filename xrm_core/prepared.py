@@ -25,9 +25,10 @@ from sqlalchemy.sql import CompoundSelect, Select
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    #: Bound parameter names in the order the SQL uses them; ``None`` for named paramstyles.
+    #: ``(name, bind processor or None)`` of each bound parameter, once per name.
+    binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    #: Bound parameter names in the order the SQL uses them (a name may repeat); ``None`` for named paramstyles.
     positions: tuple[str, ...] | None
-    binders: dict[str, Callable[[Any], Any] | None]
     types: tuple[Any, ...]
 
 
@@ -41,7 +42,7 @@ class Prepared:
         self._compiled: dict[str, _Compiled] = {}
         #: Per dialect and driver, ``(column index, result processor)`` for the columns that have one, known
         #: once the driver has described the columns.
-        self._processors: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
+        self._processors: dict[str, tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
         """The statement's rows, with ``params`` bound, as tuples of processed values.
@@ -52,11 +53,11 @@ class Prepared:
         dialect = connection.dialect
         key = f"{dialect.name}+{dialect.driver}"
         compiled = self._compiled.get(key) or self._compile(dialect, key)
-        values = {name: bind(params[name]) if bind else params[name] for name, bind in compiled.binders.items()}
-        cursor = connection.connection.cursor()
+        values = {name: bind(params[name]) if bind else params[name] for name, bind in compiled.binds}
+        cursor = connection.connection.dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, values if compiled.positions is None
-                           else tuple(values[name] for name in compiled.positions))
+                           else [values[name] for name in compiled.positions])
             rows = cursor.fetchall()
             processors = self._processors.get(key)
             if processors is None:
@@ -64,29 +65,30 @@ class Prepared:
         finally:
             cursor.close()
         if not processors:
-            return [tuple(row) for row in rows]
+            return rows if not rows or type(rows[0]) is tuple else [tuple(row) for row in rows]
         processed = []
         for row in rows:
             values = list(row)
+            # SQLAlchemy's result processors take None (and give it back) themselves.
             for index, process in processors:
-                if values[index] is not None:
-                    values[index] = process(values[index])
+                values[index] = process(values[index])
             processed.append(tuple(values))
         return processed
 
     def _compile(self, dialect: Dialect, key: str) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
-        binders = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                   for name, bind in compiled.binds.items()}
+        binds = tuple((name, bind.type.dialect_impl(dialect).bind_processor(dialect))
+                      for name, bind in compiled.binds.items())
         positions = tuple(compiled.positiontup) if compiled.positional else None
-        prepared = _Compiled(compiled.string, positions, binders,
+        prepared = _Compiled(compiled.string, binds, positions,
                              tuple(column.type for column in self.statement.selected_columns))
         self._compiled[key] = prepared
         return prepared
 
-    def _result_processors(self, dialect: Dialect, key: str, compiled: _Compiled, cursor: Any) -> list:
-        processors = [(index, process) for index, (type_, described)
-                      in enumerate(zip(compiled.types, cursor.description, strict=True))
-                      if (process := type_.dialect_impl(dialect).result_processor(dialect, described[1])) is not None]
+    def _result_processors(self, dialect: Dialect, key: str, compiled: _Compiled, cursor: Any) -> tuple:
+        processors = tuple((index, process) for index, (type_, described)
+                           in enumerate(zip(compiled.types, cursor.description, strict=True))
+                           if (process := type_.dialect_impl(dialect).result_processor(dialect, described[1]))
+                           is not None)
         self._processors[key] = processors
         return processors

@@ -1,8 +1,8 @@
 """The party 360: one party with its current roles, its relationships and the plugins' panels.
 
-**Two shapes.** :func:`party360` answers with ORM objects, for the page that changes what it
-shows (forms carry each record's version, write checks need the loaded party).
-:func:`read_party360` is the read-only view the API serves: three prepared Core statements
+**Two shapes.** :func:`party360` answers with ORM objects, for callers that go on to change what
+it returns (the reference the read-only view is tested against).
+:func:`read_party360` is the read-only view the API and the party page serve: three prepared Core statements
 (:mod:`xrm_core.prepared`) returning plain rows (the party; its roles and identifiers; its
 relationships with the other end's name), no identity map, no lazy loads. Core statements are outside the ORM's scoping, so it applies both by
 hand, always: the session's tenant is a bound condition of every statement (failing closed
