@@ -39,6 +39,7 @@ from .identity.authentication import init_authentication
 from .platform import Platform
 from .problems import problem
 from .public import is_public_request
+from .storable import IdConverter, TextConverter
 from .ui import init_ui
 from .ui.shell import navigation
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     """Build the web application for ``platform`` (built from ``settings`` or the environment)."""
     platform = platform or Platform(settings)
     app = Flask(__name__, instance_path=str(platform.settings.instance_path))
+    # Before any route: a URL naming what the database cannot hold (too large an id, a NUL) matches none.
+    app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter)
     app.config.update(
         SECRET_KEY=platform.settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

@@ -18,6 +18,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from .. import web
+from ..storable import MAX_INTEGER, MIN_INTEGER
 from .errors import ApiProblem, problem_for
 from .records import get_for_update
 from .schemas import Schema
@@ -35,7 +36,7 @@ class BulkRequestSchema(Schema):
 class BulkUpdateItemSchema(ma.Schema):
     """Plain marshmallow (still refusing unknown fields): here ``id`` and ``etag`` are input."""
 
-    id = fields.Integer(required=True, strict=True)
+    id = fields.Integer(required=True, strict=True, validate=validate.Range(MIN_INTEGER, MAX_INTEGER))
     #: Optional here so that a missing one is the same 428 as a missing If-Match header.
     etag = fields.String()
     changes = fields.Dict(required=True)

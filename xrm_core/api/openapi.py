@@ -75,7 +75,9 @@ def init_api(app: Flask) -> XrmApi:
         OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}, "security": [{"bearer": []}]},
     )
-    api = XrmApi(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+    marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=schema_name)
+    api = XrmApi(app, spec_kwargs={"marshmallow_plugin": marshmallow_plugin})
+    marshmallow_plugin.converter.add_attribute_function(decimal_as_string)
     api.spec.components.security_scheme("bearer", {
         "type": "http", "scheme": "bearer",
         "description": "A personal API token (xrm_…); the browser uses its session cookie instead.",
@@ -84,6 +86,25 @@ def init_api(app: Flask) -> XrmApi:
     app.register_blueprint(Blueprint("core_api_docs", __name__, static_folder=str(swagger_ui_path),
                                      static_url_path=DOCS_ASSETS))
     return api
+
+
+#: How a decimal is written: the JSON encoder sends ``Decimal`` as a string, which is also read back.
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def decimal_as_string(self, field: fields.Field, ret: dict, **_kwargs) -> dict:
+    """Document a ``Decimal`` field as the string it travels as (``"12.50"``; a JSON number is read too).
+
+    apispec calls it a number and writes its bounds as strings (``"minimum": "0"``), which is not
+    valid OpenAPI: clients generated from the document, and validators, reject it. The bounds stay,
+    as ``x-minimum`` / ``x-maximum``.
+    """
+    if not isinstance(field, fields.Decimal):
+        return {}
+    for bound in ("minimum", "maximum"):
+        if bound in ret:
+            ret[f"x-{bound}"] = ret.pop(bound)
+    return {"type": "string", "format": "decimal", "pattern": DECIMAL_PATTERN}
 
 
 def _document_errors_as_problems(api: XrmApi) -> None:

@@ -18,6 +18,7 @@ from .. import web
 from ..identity.fieldsecurity import unreadable_fields
 from ..identity.principal import Principal
 from ..identity.scoping import principal_of
+from ..storable import make_storable
 from .etag import record_etag
 
 #: Field names the server sets; they are dumped but never loaded.
@@ -39,6 +40,7 @@ class Schema(ma.Schema):
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
         if field_name in READ_ONLY_FIELDS:
             field_obj.dump_only = True
+        make_storable(field_obj)
 
     def handle_error(self, error: ma.ValidationError, data: Any, *, many: bool, **kwargs: Any) -> None:
         """Tell a read-only field apart from a misspelt one: marshmallow calls both unknown."""

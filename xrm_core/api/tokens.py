@@ -40,8 +40,8 @@ class TokenSchema(Schema):
         "description": "Permissions the token may use, all held by its user; empty: all of the user's."})
     expires_at = fields.AwareDateTime(allow_none=True, default_timezone=UTC, metadata={
         "description": "When it stops working (UTC unless an offset is given); null: never."})
-    revoked_at = fields.DateTime(dump_only=True)
-    last_used_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    last_used_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
 

@@ -87,3 +87,15 @@ def test_a_sales_north_rep_does_not_see_sales_south_tasks(xrm_staff):
     # Assigning a task into another department is refused: the rep's reach is their own department.
     refused = north.post(TASKS, json={"title": "Push south", "assignee_user_id": south_id})
     assert refused.status_code == 403, refused.get_json()
+
+
+def test_what_a_task_may_lack_is_documented_as_nullable(xrm_client):
+    """The OpenAPI document promised an integer or a date-time where an open task has null (found by
+    schemathesis' response conformance check, tests/test_api_fuzz.py)."""
+    task = xrm_client.post(TASKS, json={"title": "Call ACME"}).get_json()
+    entry = xrm_client.post("/api/v1/activities/time-entries", json={"day": "2026-03-27", "minutes": 30}).get_json()
+    assert task["next_occurrence_id"] is None and task["completed_at"] is None and entry["department_id"] is None
+    schemas = xrm_client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert schemas["Task"]["properties"]["next_occurrence_id"]["nullable"] is True
+    assert schemas["Task"]["properties"]["completed_at"]["nullable"] is True
+    assert schemas["TimeEntry"]["properties"]["department_id"]["nullable"] is True

@@ -72,8 +72,8 @@ class TaskSchema(xrm.RecordSchema):
                           metadata={"description": "Linked records: '<plugin>.<entity>:<id>'"})
     checklist = fields.List(fields.Nested(ChecklistItemSchema), load_default=list)
     reminders = fields.List(fields.Nested(ReminderSchema), load_default=list)
-    next_occurrence_id = fields.Integer(dump_only=True)
-    completed_at = Moment(dump_only=True)
+    next_occurrence_id = fields.Integer(dump_only=True, allow_none=True)
+    completed_at = Moment(dump_only=True, allow_none=True)
     created_at = Moment(dump_only=True)
 
 
@@ -231,7 +231,7 @@ class TimeEntrySchema(xrm.RecordSchema):
     party_id = fields.Integer(allow_none=True)
     task_id = fields.Integer(allow_none=True)
     record = fields.String(allow_none=True, validate=validate.Length(max=120))
-    department_id = fields.Integer(dump_only=True)
+    department_id = fields.Integer(dump_only=True, allow_none=True)
     created_at = Moment(dump_only=True)
 
 
