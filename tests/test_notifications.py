@@ -188,3 +188,29 @@ def test_the_workflow_notify_action_creates_notifications_for_a_department(app, 
     with world_platform.db.session(tenant, read_only=True) as session:
         kinds = set(session.execute(select(Notification.kind, Notification.subject_type, Notification.subject_id)))
     assert kinds == {("workflow", "core_parties", str(world.parties["Zenith Industries"]))}
+
+
+def test_the_workflow_notify_action_tells_only_those_who_may_read_the_record(app, world_platform, world):
+    """The message quotes the record: Support (no right on Sales' party) is withheld, and the step says so."""
+    from xrm_sdk.testing import administrator_headers
+
+    from xrm_core.workflows.models import WorkflowStep
+    tenant = world.tenant_id
+    headers = administrator_headers(world_platform, tenant)
+    definition = {"trigger": {"kind": "manual"}, "permissions": {"core.party.read": "tenant"},
+                  "steps": [{"action": "core.notify", "params": {
+                      "departments": [department_id(world_platform, tenant, "Support")],
+                      "users": [world.users["sam@acme.test"]],
+                      "message": "Look at {{ subject.display_name }}"}}]}
+    client = app.test_client()
+    created = client.post("/api/v1/workflows", json={"name": "Tell support", "definition": definition}, headers=headers)
+    assert created.status_code == 201, created.json
+    assert client.post(f"/api/v1/workflows/{created.json['id']}/runs", headers=headers, json={
+        "subject_type": "core_parties", "subject_id": str(world.parties["Zenith Industries"])}).status_code == 202
+    get_bus(world_platform).run_until_idle()
+
+    assert stored(world_platform, tenant) == [("sam@acme.test", "Look at Zenith Industries")]
+    with world_platform.db.session(tenant, read_only=True) as session:
+        [step] = session.scalars(select(WorkflowStep)).all()
+    assert step.output["withheld"] == [world.users["pat@acme.test"]]
+    assert step.output["notified"] == [world.users["sam@acme.test"]]

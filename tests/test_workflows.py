@@ -19,6 +19,8 @@ from xrm_core.events import get_bus, load_event_settings, publish
 from xrm_core.events.models import OutboxEvent
 from xrm_core.graph.models import Party
 from xrm_core.graph.service import create_party
+from xrm_core.identity import admin
+from xrm_core.identity.catalogue import all_permissions
 from xrm_core.identity.models import Department, Scope
 from xrm_core.identity.principal import service_principal
 from xrm_core.models import Tenant, User
@@ -64,6 +66,10 @@ def world(make_platform):
                        department_id=ids["quality"])
         session.add(manager)
         session.flush()
+        # notify tells only those who may read the run's record: the manager reads quality's parties
+        reader = admin.define_role(session, "Quality reader", {"core.party.read": Scope.DEPARTMENT},
+                                   set(all_permissions(platform)))
+        admin.assign_role(session, manager, reader)
         ids["manager"] = manager.id
         ids["key"] = create_party(session, "organization", "Key Corp", tags=["key"], department_id=ids["sales"]).id
         ids["small"] = create_party(session, "organization", "Small Ltd", department_id=ids["sales"]).id

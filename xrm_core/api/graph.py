@@ -60,7 +60,7 @@ from ..graph.service import (
     end_role,
     relate,
 )
-from ..graph.timeline import timeline_statement
+from ..graph.timeline import readable_entries, timeline_statement
 from ..identity.fieldsecurity import unreadable_anywhere, without_fields
 from ..identity.scoping import PermissionDenied, can
 from ..problems import problem
@@ -671,7 +671,8 @@ def party_timeline(args: dict[str, Any], party_id: int):
     page = cursor_paginate(timeline_statement(party_id, type_prefix=args.get("type_prefix"),
                                               source=args.get("source")), query)
     hidden = unreadable_anywhere(current_principal())
-    items = [{**item, "payload": without_fields(item["payload"], hidden)} for item in TIMELINE.dump(page.items, None)]
+    items = [{**item, "payload": without_fields(item["payload"], hidden)}
+             for item in TIMELINE.dump(readable_entries(web.db_session(), page.items), None)]
     response: Response = jsonify(items=items, next_cursor=page.next_cursor)
     if page.next_cursor is not None:
         link_args = request.args.copy()

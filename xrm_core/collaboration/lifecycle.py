@@ -6,7 +6,8 @@ behind they would describe a record that is gone, and on SQLite, which may give 
 to the next record, a share would open that new record to its grantee. So:
 
 * :func:`move_collaboration` (called by the party merge) moves the loser's comments, follows and
-  shares to the survivor, and its assignment where the survivor has none;
+  shares (if the merging user may share the survivor) to the survivor, and its assignment where the
+  survivor has none;
 * every flush that deletes an ``Owned`` record deletes its comments, follows and shares with it,
   like the database cascades a party's roles and timeline. The record's deletion is what the audit
   log keeps; comments are not audited one by one on the way out.
@@ -48,8 +49,10 @@ def move_collaboration(session: Session, loser: Any, survivor: Any) -> Collabora
     """Move ``loser``'s comments, follows and shares to ``survivor`` (two records of one resource).
 
     A user following both follows the survivor once; a grantee holding the same share of both keeps
-    one, lasting as long as the longer. The survivor keeps its own owner and department; where it has
-    none it takes the loser's, if the session's principal may assign it so. Nothing is committed.
+    one, lasting as long as the longer. Shares move only when the session's principal may share the
+    survivor (else they go with the loser: a merge must not share a record its author could not).
+    The survivor keeps its own owner and department; where it has none it takes the loser's, if the
+    session's principal may assign it so. Nothing is committed.
     """
     resource = loser.__permission_resource__
     comments = session.execute(
@@ -65,7 +68,12 @@ def move_collaboration(session: Session, loser: Any, survivor: Any) -> Collabora
         else:
             follow.record_id = survivor.id
             follows_moved += 1
-    shares_moved, shares_merged = _move_shares(session, resource, loser.id, survivor.id)
+    shares_moved = shares_merged = 0
+    principal = principal_of(session)
+    # A moved share opens the survivor to its grantee: only for who may share the survivor itself.
+    # Otherwise the loser's shares go with it (deleted with the loser, see below).
+    if principal is None or can(session, principal, "share", survivor):
+        shares_moved, shares_merged = _move_shares(session, resource, loser.id, survivor.id)
     assignment = _take_assignment(session, loser, survivor)
     session.flush()
     return CollaborationMoved(comments, follows_moved, follows_merged, shares_moved, shares_merged, assignment)

@@ -8,16 +8,24 @@ redelivered event writes nothing twice: entries already written are skipped, and
 constraint on (party, event) refuses a duplicate from a concurrent delivery.
 
 Reading is :func:`timeline_statement`: a select of the entries of one party, newest first, that
-the API pages through with keyset pagination.
+the API pages through with keyset pagination. What is shown to a user goes through
+:func:`readable_entries`: an event about another record (a Support department's case naming a
+Sales customer) is left out for whoever may not read that record.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+
 from sqlalchemy import Select, insert, select
 from sqlalchemy.orm import Session
 
+from ..db import Model
 from ..events.envelope import Event
 from ..events.subscribers import register_core_subscriber
+from ..identity.ownership import Owned
+from ..identity.scoping import principal_of
 from .history import PartyAlias, TimelineEntry
 from .models import Party
 
@@ -101,6 +109,39 @@ def timeline_statement(party_id: int, *, type_prefix: str | None = None, source:
     if source:
         statement = statement.where(TimelineEntry.source == source)
     return statement
+
+
+def readable_entries(session: Session, entries: Iterable[TimelineEntry]) -> list[TimelineEntry]:
+    """``entries`` less those about a record that exists and that the session's principal may not read.
+
+    The timeline holds every event naming the party, whoever may read the event's own record; its
+    payload describes that record. Entries about records gone since (deleted, merged) stay: they
+    are the party's history, and nothing is left to tell who could read them.
+    """
+    entries = list(entries)
+    if principal_of(session) is None:
+        return entries
+    wanted: dict[type, set[int]] = defaultdict(set)
+    models = _owned_models()
+    for entry in entries:
+        model = models.get(entry.subject_type)
+        if model is not None and entry.subject_id.isdigit():
+            wanted[model].add(int(entry.subject_id))
+    hidden: set[tuple[str, str]] = set()
+    for model, ids in wanted.items():
+        table = model.__table__
+        # The table's own rows (a Core select: no permission criteria), then those the principal reads.
+        existing = set(session.scalars(select(table.c.id).where(table.c.id.in_(ids))))
+        readable = set(session.scalars(select(model.id).where(model.id.in_(existing)))) if existing else set()
+        hidden.update((table.name, str(record_id)) for record_id in existing - readable)
+    return [entry for entry in entries if (entry.subject_type, entry.subject_id) not in hidden]
+
+
+def _owned_models() -> dict[str, type]:
+    """The permission-governed models by table name (how events name their subjects)."""
+    return {mapper.class_.__tablename__: mapper.class_ for mapper in Model.registry.mappers
+            if isinstance(mapper.class_, type) and issubclass(mapper.class_, Owned)
+            and getattr(mapper.class_, "__tablename__", None)}
 
 
 register_core_subscriber(SUBSCRIBER, "*", record_event)

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from ..audit import record
+from ..local_paths import is_local_path
 from ..models import Tenant, TenantStatus, User
 from .authentication import LOGIN_LIMIT, SignedInUser, _platform, limiter, start_session
 from .passwords import WeakPassword, hash_password, verify_password
@@ -52,7 +53,7 @@ def login():
                                error="Wrong organisation, e-mail or password."), 401
     start_session(signed_in)
     target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("core.index"))
+    return redirect(target if is_local_path(target) else url_for("core.index"))
 
 
 @blueprint.post("/logout")

@@ -20,6 +20,7 @@ from ..db import utcnow
 from ..errors import XrmError
 from ..events.envelope import Subject
 from ..identity.models import Department, Team, TeamMember
+from ..local_paths import is_local_path
 from ..models import User
 from .messages import Message, default_text, render_for
 from .models import Notification
@@ -103,7 +104,7 @@ def notify(session: Session, users: Iterable[Any] = (), departments: Iterable[An
         raise NotificationError("A notification needs a title.")
     if len(title) > TITLE_MAX:
         raise NotificationError(f"A notification's title has at most {TITLE_MAX} characters.")
-    if url is not None and (not url.startswith("/") or url.startswith("//") or len(url) > URL_MAX):
+    if url is not None and (not is_local_path(url) or len(url) > URL_MAX):
         raise NotificationError(f"A notification links to a local path (/…), not {url[:60]!r}.")
     if not kind or len(kind) > KIND_MAX:
         raise NotificationError(f"A notification's kind has 1 to {KIND_MAX} characters.")

@@ -24,6 +24,7 @@ from ..errors import Conflict, NotFound
 from ..identity.authentication import current_principal
 from ..identity.models import Department
 from ..identity.scoping import PermissionDenied, can
+from ..local_paths import is_local_path
 from ..models import User
 
 blueprint = Blueprint("collaboration", __name__, url_prefix="/collaboration")
@@ -48,7 +49,7 @@ def collaboration_panel(record, page: str | None = None) -> Markup:
 
 
 def _local(path: str | None) -> str | None:
-    return path if path and path.startswith("/") and not path.startswith("//") else None
+    return path if is_local_path(path) else None
 
 
 def _page() -> str | None:

@@ -230,7 +230,7 @@ def _rows(entity_list: EntityList, view: View) -> Iterator[list]:
     """The header, then one row per record of ``view`` in the view's order: its id and shown columns."""
     yield [_("ID"), *(str(entity_list.label(column)) for column in view.columns)]
     statement = export.exported(select(entity_list.model), view.query)
-    for chunk in web.db_session().scalars(statement).partitions():
+    for chunk in export.exportable(web.db_session().scalars(statement).partitions()):
         for record in chunk:
             yield [record.id, *(entity_list.value(record, column) for column in view.columns)]
 

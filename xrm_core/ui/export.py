@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,7 +23,7 @@ from ..api.listing import ListQuery
 from ..graph.models import Party, PartyRoleAssignment
 from ..identity.authentication import current_principal
 from ..identity.fieldsecurity import unreadable_fields
-from ..identity.scoping import visible_criteria
+from ..identity.scoping import can
 from .listing import PartyView
 
 #: Rows fetched per round trip while exporting.
@@ -41,7 +41,7 @@ def rows(view: PartyView) -> Iterator[list]:
     yield [str(header) for _name, header in columns]
     statement = exported(view.statement(), view.query)
     session = web.db_session()
-    for chunk in session.scalars(statement).partitions():
+    for chunk in exportable(session.scalars(statement).partitions()):
         roles: dict[int, list[str]] = {}
         for party_id, role in session.execute(
             select(PartyRoleAssignment.party_id, PartyRoleAssignment.role)
@@ -56,19 +56,28 @@ def rows(view: PartyView) -> Iterator[list]:
 
 
 def exported(statement: Select[Any], query: ListQuery) -> Select[Any]:
-    """``statement`` with ``query``'s filters and order, limited to what the user may *export*.
-
-    The export scoping comes on top of the session's "read" scoping; rows are fetched in chunks.
-    """
+    """``statement`` with ``query``'s filters and order, fetched in chunks (the session's "read" scoping
+    applies); pass its chunks through :func:`exportable` to keep what the user may *export*."""
     listing = query.listing
     return (
         statement
         .where(*(f.clause(listing.column(f.field)) for f in query.filters))
         .order_by(*(listing.column(k.field).desc() if k.descending else listing.column(k.field).asc()
                     for k in query.sort))
-        .options(visible_criteria(current_principal(), "export"))
         .execution_options(yield_per=CHUNK)
     )
+
+
+def exportable(chunks: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
+    """Each chunk of records less those the user may read but not export.
+
+    Checked record by record with :func:`~xrm_core.identity.scoping.can`: an "export" loader criteria
+    on the statement would not hold, since the session adds its "read" criteria for the same
+    entities last and SQLAlchemy keeps one criteria per entity.
+    """
+    session, principal = web.db_session(), current_principal()
+    for chunk in chunks:
+        yield [record for record in chunk if can(session, principal, "export", record)]
 
 
 def _plain(value):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from .. import web
 from ..identity.authentication import current_principal
+from ..local_paths import is_local_path
 from ..notifications import Notification, mark_all_read, mark_read, unread_count
 from .session import read_session
 
@@ -82,4 +83,4 @@ def read_all():
 
 
 def _local(url: str) -> bool:
-    return url.startswith("/") and not url.startswith("//")
+    return is_local_path(url)

@@ -29,8 +29,7 @@ from ..events import publish
 from ..graph import GraphRuleError
 from ..graph.history import TimelineEntry
 from ..graph.models import Party, PartyRoleAssignment, Relationship
-from ..graph.party360 import PanelFailed, party360, render_panel
-from ..graph.queries import Neighbour
+from ..graph.party360 import PanelFailed, read_party360, render_panel
 from ..graph.service import (
     PARTY_KINDS,
     RoleCatalogue,
@@ -40,7 +39,7 @@ from ..graph.service import (
     end_role,
     relate,
 )
-from ..graph.timeline import timeline_statement
+from ..graph.timeline import readable_entries, timeline_statement
 from ..identity.authentication import current_principal
 from ..identity.fieldsecurity import unreadable_fields
 from ..identity.models import Department
@@ -177,21 +176,19 @@ def _show_page(party_id: int, forms: dict[str, Any] | None = None) -> str:
     """The party page; ``forms`` holds a submitted form (its name -> values and errors) to show again."""
     session = web.db_session()
     try:
-        view = party360(session, web.platform(), web.require_tenant(), party_id)
+        view = read_party360(session, web.platform(), web.require_tenant(), party_id)
     except NotFound:
         abort(404, description=_("There is no party #%(id)s that you may see.", id=party_id))
     party = view.party
-    relationships = [
-        (_relationship_label(neighbour), neighbour.party, neighbour.relationship) for neighbour in view.relationships
-    ]
+    relationships = [(link.label, link.party, link) for link in view.relationships]
     owner = session.scalar(select(User.display_name).where(User.id == party.owner_user_id)) \
         if party.owner_user_id else None
     department = session.scalar(select(Department.name).where(Department.id == party.department_id)) \
         if party.department_id else None
-    timeline = session.scalars(
+    timeline = readable_entries(session, session.scalars(
         timeline_statement(party.id).order_by(TimelineEntry.occurred_at.desc(), TimelineEntry.id.desc())
         .limit(TIMELINE_LENGTH)
-    ).all()
+    ))
     principal = current_principal()
     forms = forms or {}
     link_values = forms.get("link", {}).get("values", {})
@@ -217,12 +214,6 @@ def _show_page(party_id: int, forms: dict[str, Any] | None = None) -> str:
         today=date.today(),
         graph=graph_view.page_context(party.id, request.args),
     )
-
-
-def _relationship_label(neighbour: Neighbour) -> str:
-    """How the relationship reads from this party: "employs" one way, "works for" the other."""
-    kind = neighbour.relationship.type
-    return kind.inverse_label if neighbour.direction == "in" else kind.forward_label
 
 
 @blueprint.get("/<int:party_id>/panels/<name>")

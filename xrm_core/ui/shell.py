@@ -21,6 +21,7 @@ from ..contributions import NavEntry, SearchHit
 from ..graph.models import Party, PartyIdentifier
 from ..identity.authentication import current_principal
 from ..identity.models import Department
+from ..local_paths import is_local_path
 from .i18n import LOCALES, select_locale, store_locale
 from .session import read_session
 
@@ -124,7 +125,7 @@ def search_everything(query: str) -> list[Result]:
 
 def _local(url: str) -> bool:
     """Plugins link to their own pages: an absolute or protocol-relative URL is dropped."""
-    return url.startswith("/") and not url.startswith("//")
+    return is_local_path(url)
 
 
 # -- language ------------------------------------------------------------------------------------

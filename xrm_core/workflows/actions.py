@@ -231,19 +231,28 @@ class NotifyParams(Schema):
 
 
 def notify(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
-    from ..notifications import NotificationError
+    from ..collaboration.service import readers
+    from ..notifications import NotificationError, recipients
     from ..notifications import notify as send
 
     subject = (ctx.run.subject_type, ctx.run.subject_id) if ctx.run.subject_id else ("core_workflow_runs", ctx.run.id)
+    users, departments, teams = params["users"], params["departments"], params["teams"]
+    withheld: list[int] = []
+    if ctx.record is not None:  # the message may quote the record: only those who may read it are told
+        reached = recipients(ctx.session, users, departments, teams)
+        allowed = readers(ctx.session, ctx.record, reached)
+        withheld = [user_id for user_id in reached if user_id not in allowed]
+        users, departments, teams = sorted(allowed), [], []
     try:
-        sent = send(ctx.session, params["users"], params["departments"], params["teams"],
+        sent = send(ctx.session, users, departments, teams,
                     title=params["message"][:200], body=params["message"] if len(params["message"]) > 200 else "",
                     kind="workflow", subject=subject, actor=ctx.actor,
                     event_payload={"message": params["message"], "workflow_id": ctx.run.workflow_id,
-                                   "run_id": ctx.run.id})
+                                   "run_id": ctx.run.id, "users": params["users"], "departments": params["departments"],
+                                   "teams": params["teams"]})
     except NotificationError as exc:
         raise ActionFailed(str(exc)) from None
-    return {"event_id": sent.event_id, "notified": sent.recipients}
+    return {"event_id": sent.event_id, "notified": sent.recipients, "withheld": withheld}
 
 
 class WebhookParams(Schema):
