@@ -122,7 +122,7 @@ def readable_entries(session: Session, entries: Iterable[TimelineEntry]) -> list
     if principal_of(session) is None:
         return entries
     wanted: dict[type, set[int]] = defaultdict(set)
-    models = _owned_models()
+    models = _owned_models(session)
     for entry in entries:
         model = models.get(entry.subject_type)
         if model is not None and entry.subject_id.isdigit():
@@ -137,11 +137,16 @@ def readable_entries(session: Session, entries: Iterable[TimelineEntry]) -> list
     return [entry for entry in entries if (entry.subject_type, entry.subject_id) not in hidden]
 
 
-def _owned_models() -> dict[str, type]:
-    """The permission-governed models by table name (how events name their subjects)."""
+def _owned_models(session: Session) -> dict[str, type]:
+    """The permission-governed models by table name (how events name their subjects), of the core
+    and of the plugins enabled for the session's tenant: another installed plugin's tables may not
+    exist in this database, and the tenant cannot reach its records anyway."""
+    platform = session.info.get("platform")
+    owners = {"core", *(platform.enabled_plugins(session) if platform is not None else ())}
     return {mapper.class_.__tablename__: mapper.class_ for mapper in Model.registry.mappers
             if isinstance(mapper.class_, type) and issubclass(mapper.class_, Owned)
-            and getattr(mapper.class_, "__tablename__", None)}
+            and getattr(mapper.class_, "__tablename__", None)
+            and mapper.class_.__tablename__.split("_", 1)[0] in owners}
 
 
 register_core_subscriber(SUBSCRIBER, "*", record_event)

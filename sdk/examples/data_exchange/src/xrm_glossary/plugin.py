@@ -30,7 +30,7 @@ def xrm_migrations():
 def xrm_permissions():
     # The import target's permission resource: the engine checks these for the importing user.
     return [xrm.Permission(f"glossary.term.{action}", f"{action.capitalize()} glossary terms")
-            for action in ("read", "create", "update", "delete")]
+            for action in ("read", "create", "update", "delete", "export")]
 
 
 @xrm.hookimpl
