@@ -14,15 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import os
 import re
 import uuid
 
 import pytest
 import ui_world
 from plugin_dists import CORE, DISTS, Dist
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from ui_world import PASSWORD, csrf_token, sign_in
 from xrm_fx_cases.plugin import Case
 
@@ -45,23 +43,6 @@ from xrm_core.ui.models import SavedView
 CASES = Dist("xrm-fx-cases", "0.1.0", "cases", "xrm_fx_cases.plugin", (CORE,))
 LIST = "/lists/cases.cases"
 HOSTILE = '<img src=x onerror="alert(1)">'
-
-
-@pytest.fixture(scope="module")
-def module_database_url():
-    """One fresh database for the module (the world is built once; each test only adds to it)."""
-    server = os.environ.get("XRM_TEST_DATABASE_URL")
-    if not server:
-        yield ""  # SQLite in the module's instance folder
-        return
-    name = f"xrm_test_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin_engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin_engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,13 @@ refused form says why next to the field and changes nothing.
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from datetime import date
 
 import pytest
 import ui_world
 from plugin_dists import DISTS
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from ui_world import PASSWORD, csrf_token, sign_in
 
 from xrm_core import migrate
@@ -33,23 +30,6 @@ from xrm_core.identity.passwords import hash_password
 from xrm_core.models import User
 from xrm_core.platform import Platform
 from xrm_core.plugins.discovery import discover
-
-
-@pytest.fixture(scope="module")
-def module_database_url():
-    """One fresh database for the whole module (the world is built once: the tests only add to it)."""
-    server = os.environ.get("XRM_TEST_DATABASE_URL")
-    if not server:
-        yield ""  # SQLite in the module's instance folder
-        return
-    name = f"xrm_test_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin_engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin_engine.dispose()
 
 
 @pytest.fixture(scope="module")
