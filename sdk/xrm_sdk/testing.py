@@ -36,6 +36,7 @@ import os
 import tomllib
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -91,9 +92,10 @@ def xrm_plugin_path() -> list[str] | None:
     return None
 
 
-@pytest.fixture
-def xrm_database_url() -> Iterator[str]:
-    """A fresh, empty database for this test (``''`` means SQLite in the instance folder)."""
+@contextmanager
+def fresh_database_url() -> Iterator[str]:
+    """A fresh, empty database while the block runs: on the PostgreSQL server of
+    ``XRM_TEST_DATABASE_URL`` (dropped afterwards), else ``''`` (SQLite in the instance folder)."""
     server = os.environ.get("XRM_TEST_DATABASE_URL")
     if not server:
         yield ""
@@ -102,10 +104,19 @@ def xrm_database_url() -> Iterator[str]:
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def xrm_database_url() -> Iterator[str]:
+    """A fresh, empty database for this test (``''`` means SQLite in the instance folder)."""
+    with fresh_database_url() as url:
+        yield url
 
 
 def _wanted_plugins(request: pytest.FixtureRequest) -> list[str]:

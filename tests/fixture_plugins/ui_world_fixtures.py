@@ -11,12 +11,9 @@ names this one: ``app = ui_world_fixtures.world_app``.
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 import ui_world
-from sqlalchemy import create_engine, make_url, text
+from xrm_sdk.testing import fresh_database_url
 
 from xrm_core import migrate
 from xrm_core.app import create_app
@@ -46,17 +43,6 @@ def world_app(world_platform, world):
 
 @pytest.fixture(scope="module")
 def module_database_url():
-    """One fresh database for a module whose world is built once (its tests only add to it):
-    ``""`` on SQLite (the module's instance folder), a new PostgreSQL database otherwise."""
-    server = os.environ.get("XRM_TEST_DATABASE_URL")
-    if not server:
-        yield ""
-        return
-    name = f"xrm_test_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    with admin_engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin_engine.dispose()
+    """One fresh database for a module whose world is built once (its tests only add to it)."""
+    with fresh_database_url() as url:
+        yield url

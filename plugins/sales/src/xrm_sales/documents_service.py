@@ -15,7 +15,6 @@ from typing import Any
 
 import xrm_sdk as xrm
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .catalogue import Product
@@ -34,6 +33,7 @@ from .documents import (
 )
 from .numbering import next_number
 from .pricing import resolve_price
+from .tenant_rows import tenant_row
 
 CENT = Decimal("0.01")
 #: What public quote links are signed for (a token signed for anything else is refused).
@@ -55,16 +55,7 @@ class LineRequest:
 
 def document_profile(session: Session) -> DocumentProfile:
     """The tenant's letterhead and document rules, created with defaults on first use."""
-    profile = session.scalars(select(DocumentProfile)).one_or_none()
-    if profile is not None:
-        return profile
-    # Two first documents at once may both create it: the loser reads the winner's.
-    try:
-        with session.begin_nested():
-            session.add(DocumentProfile())
-    except IntegrityError:
-        pass
-    return session.scalars(select(DocumentProfile)).one()
+    return tenant_row(session, DocumentProfile)
 
 
 def _actor(session: Session) -> str:

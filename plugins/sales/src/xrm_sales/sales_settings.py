@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 
 import xrm_sdk as xrm
 from sqlalchemy import String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .permissions import require
+from .tenant_rows import tenant_row
 
 #: Changing the sales settings (the pipelines have their own permission).
 CONFIGURE = "sales.settings.update"
@@ -38,16 +38,7 @@ class SalesSettings(xrm.TenantScoped, xrm.Model):
 
 def sales_settings(session: Session) -> SalesSettings:
     """The tenant's sales settings, created with defaults on first use."""
-    found = session.scalars(select(SalesSettings)).one_or_none()
-    if found is not None:
-        return found
-    # Two first readers at once may both create it: the loser reads the winner's.
-    try:
-        with session.begin_nested():
-            session.add(SalesSettings())
-    except IntegrityError:
-        pass
-    return session.scalars(select(SalesSettings)).one()
+    return tenant_row(session, SalesSettings)
 
 
 def reporting_currency(session: Session) -> str | None:
