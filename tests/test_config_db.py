@@ -96,8 +96,13 @@ def test_read_only_connections_begin_deferred(sqlite_platform):
         session.execute(text("SELECT 1"))
     with sqlite_platform.db.session(all_tenants=True) as session:
         session.execute(text("SELECT 1"))
+    # A read scope begins once, its Core connection and ORM session joining that transaction.
+    with sqlite_platform.db.reader(all_tenants=True) as scope:
+        assert scope.orm_session().execute(text("SELECT 1")).scalar() == 1
+        assert scope.dbapi_connection.in_transaction
     event.remove(pool, "checkout", _trace)
-    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE"]
+    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN DEFERRED", "BEGIN IMMEDIATE", "BEGIN DEFERRED"]
+    assert statements[-1] == "ROLLBACK" and pool.checkedout() == 0
 
 
 def test_a_writer_waiting_past_the_busy_timeout_fails_with_sqlalchemys_error(tmp_path):
@@ -108,6 +113,8 @@ def test_a_writer_waiting_past_the_busy_timeout_fails_with_sqlalchemys_error(tmp
             writer.connection()  # BEGIN IMMEDIATE: holds the write lock
             with platform.db.session(all_tenants=True, read_only=True) as reader:
                 assert reader.execute(text("SELECT 1")).scalar() == 1  # readers never wait
+            with platform.db.reader(all_tenants=True) as scope:
+                assert scope.connection().execute(text("SELECT 1")).scalar() == 1
             with pytest.raises(OperationalError, match="database is locked"), \
                     platform.db.session(all_tenants=True) as second:
                 second.connection()

@@ -12,7 +12,7 @@ from xrm_sdk.testing import administrator_headers
 
 from xrm_core import migrate, tenants
 from xrm_core.app import create_app
-from xrm_core.errors import NotFound
+from xrm_core.errors import NotFound, TenantScopeError
 from xrm_core.graph import service
 from xrm_core.graph.models import Party
 from xrm_core.graph.party360 import party360, read_party360
@@ -152,6 +152,15 @@ def _orm_answer(view) -> tuple:
             view.panels)
 
 
+def _reader(platform, tenant_id: int, user_id: int | None):
+    """A read scope of the tenant, acting as the user when one is given."""
+    scope = platform.db.reader(tenant_id)
+    if user_id:
+        with platform.db.session(tenant_id, read_only=True) as session:
+            act_as(scope, load_principal(session, session.get(User, user_id)))
+    return scope
+
+
 def _lean_answer(view) -> tuple:
     links = [(*link[:7], (link.party.id, link.party.kind, link.party.display_name)) for link in view.relationships]
     return PartySchema().dump(view.party), [tuple(role) for role in view.roles], links, view.panels
@@ -159,7 +168,8 @@ def _lean_answer(view) -> tuple:
 
 def test_the_read_only_view_is_the_orm_view_whoever_asks_and_on_any_day(world):
     """read_party360 (plain rows, scoping applied by hand) answers exactly what party360 (ORM) does:
-    for the platform, for a user seeing only her own parties, then once a share opens one more."""
+    for the platform, for a user seeing only her own parties, then once a share opens one more;
+    through the session, and through a read scope (its own transaction, scoped alike)."""
     platform, ids = world
     parties = [ids[name] for name in ("Alice", "Acme", "Hidden")]
     with platform.db.transaction(ids["acme"]) as session:
@@ -180,13 +190,26 @@ def test_the_read_only_view_is_the_orm_view_whoever_asks_and_on_any_day(world):
                     except NotFound:
                         with pytest.raises(NotFound):
                             read_party360(session, platform, tenant, party_id, on=day)
+                        with _reader(platform, ids["acme"], as_olga and ids["olga_id"]) as scope, \
+                                pytest.raises(NotFound):
+                            read_party360(scope, platform, tenant, party_id, on=day)
                         continue
                     assert _lean_answer(read_party360(session, platform, tenant, party_id, on=day)) == expected
+                    with _reader(platform, ids["acme"], as_olga and ids["olga_id"]) as scope:
+                        assert _lean_answer(read_party360(scope, platform, tenant, party_id, on=day)) == expected
                     seen.add(party_id)
             # Olga: Hidden is hers, Acme shared with her, Alice neither (and out of every answer).
             assert seen == ({ids["Acme"], ids["Hidden"]} if as_olga else set(parties))
+            with _reader(platform, ids["acme"], as_olga and ids["olga_id"]) as scope:  # its ORM session alike
+                assert set(scope.orm_session().scalars(select(Party.id))) & set(parties) == seen
     with platform.db.session(ids["globex"]) as session, pytest.raises(NotFound):
         read_party360(session, platform, session.get(Tenant, ids["globex"]), ids["Alice"])
+    with platform.db.session(ids["globex"]) as session:
+        globex = session.get(Tenant, ids["globex"])
+    with platform.db.reader(ids["globex"]) as scope, pytest.raises(NotFound):
+        read_party360(scope, platform, globex, ids["Alice"])
+    with platform.db.reader(all_tenants=True) as scope, pytest.raises(TenantScopeError):
+        read_party360(scope, platform, globex, ids["Alice"])  # the graph is one tenant's: fails closed
     # Without panels to list, the ORM party is never loaded: the view's own check keeps Alice hidden.
     with platform.db.transaction(all_tenants=True) as session:
         for plugin in ("bookings", "faultypanels"):

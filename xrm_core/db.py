@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from . import clock
 from .config import Settings
+from .read_scope import ReadScope
+from .timestamps import UtcDateTime
 
 #: Deterministic constraint names, so Alembic can drop what it created on every backend.
 NAMING_CONVENTION = {
@@ -34,7 +36,7 @@ class Model(DeclarativeBase):
     """Declarative base shared by the core and every plugin (one ``MetaData`` for all tables)."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map = {datetime: UtcDateTime()}  # aware on both databases
 
 
 def utcnow() -> datetime:
@@ -67,15 +69,22 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        # Straight on the DBAPI connection: this runs at the start of every session's transaction,
-        # and SQLAlchemy's statement execution path would cost more than the BEGIN itself.
-        # Its errors (a writer waiting past the busy timeout) are wrapped as SQLAlchemy's would be, so
-        # callers handling DBAPIError / OperationalError see them alike.
-        statement = "BEGIN DEFERRED" if connection.get_execution_options().get("xrm_read_only") else "BEGIN IMMEDIATE"
-        try:
-            connection.connection.dbapi_connection.execute(statement)
-        except sqlite3.Error as exc:
-            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+        options = connection.get_execution_options()
+        if options.get("xrm_read_scope"):
+            return  # a read scope's Core connection (xrm_core.read_scope): its transaction is open already
+        _begin_sqlite(connection.connection.dbapi_connection,
+                      "BEGIN DEFERRED" if options.get("xrm_read_only") else "BEGIN IMMEDIATE")
+
+
+def _begin_sqlite(dbapi_connection, statement: str) -> None:
+    # Straight on the DBAPI connection: this runs at the start of every session's transaction,
+    # and SQLAlchemy's statement execution path would cost more than the BEGIN itself.
+    # Its errors (a writer waiting past the busy timeout) are wrapped as SQLAlchemy's would be, so
+    # callers handling DBAPIError / OperationalError see them alike.
+    try:
+        dbapi_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 class Database:
@@ -108,6 +117,17 @@ class Database:
         if read_only:
             session.connection(execution_options={"xrm_read_only": True})
         return session
+
+    def reader(self, tenant_id: int | None = None, *, all_tenants: bool = False) -> ReadScope:
+        """A new read scope of ``tenant_id``: a read-only transaction for prepared statements, scoped
+        like a read-only session but cheaper to open and close (see :mod:`xrm_core.read_scope`)."""
+        return ReadScope(self, tenant_id, all_tenants=all_tenants)
+
+    def begin_read_only(self, dbapi_connection) -> None:
+        """Begin a read-only transaction on a DBAPI connection checked out of this database's pool."""
+        if self.is_sqlite:
+            _begin_sqlite(dbapi_connection, "BEGIN DEFERRED")
+        # PostgreSQL's driver begins a transaction itself at the first statement.
 
     @contextmanager
     def transaction(self, tenant_id: int | None = None, *, all_tenants: bool = False) -> Iterator[Session]:

@@ -1,11 +1,11 @@
 """Prepared statements: a Core ``SELECT`` compiled once per database dialect, then run straight on
-the DBAPI cursor of a session's connection.
+the DBAPI connection of a session or read scope (:mod:`xrm_core.read_scope`).
 
 For the hottest small reads only (the party 360): on an indexed lookup, SQLAlchemy's execution
 path (cache key, parameter construction, result metadata, events) costs several times more than
 the database's work. A prepared statement keeps what correctness needs from it: the SQL is
 SQLAlchemy's own compilation for the dialect, bound values and results pass through the column
-types' own processors (dates and JSON on SQLite), and it runs in the session's transaction.
+types' own processors (dates and JSON on SQLite), and it runs in the session's (or scope's) transaction.
 
 What it skips: execution events (``before_cursor_execute`` listeners do not see it) and the ORM's
 criteria, tenant and permission scoping included. A prepared statement must therefore carry its
@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import CompoundSelect, Select
 
+from .read_scope import ReadScope
+
 
 @dataclass(frozen=True)
 class _Compiled:
@@ -34,7 +36,7 @@ class _Compiled:
 
 class Prepared:
     """``statement`` (whose bound parameters are all given at each run: no literal values) compiled
-    once per dialect; :meth:`rows` runs it on a session's connection, in its transaction."""
+    once per dialect; :meth:`rows` runs it on a session's or read scope's connection, in its transaction."""
 
     def __init__(self, statement: Select | CompoundSelect):
         self.statement = statement
@@ -44,17 +46,19 @@ class Prepared:
         #: once the driver has described the columns.
         self._processors: dict[str, tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
 
-    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
+    def rows(self, connection: Connection | ReadScope, params: Mapping[str, Any]) -> list[tuple]:
         """The statement's rows, with ``params`` bound, as tuples of processed values.
 
-        ``connection`` is a session's (``session.connection()``): tenant data is never read outside
-        a session, whose transaction the statement joins.
+        ``connection`` is a session's (``session.connection()``) or a read scope: tenant data is never
+        read outside one, whose transaction the statement joins.
         """
         dialect = connection.dialect
         key = f"{dialect.name}+{dialect.driver}"
         compiled = self._compiled.get(key) or self._compile(dialect, key)
         values = {name: bind(params[name]) if bind else params[name] for name, bind in compiled.binds}
-        cursor = connection.connection.dbapi_connection.cursor()
+        dbapi_connection = (connection.dbapi_connection if type(connection) is ReadScope
+                            else connection.connection.dbapi_connection)
+        cursor = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, values if compiled.positions is None
                            else [values[name] for name in compiled.positions])

@@ -11,6 +11,7 @@ from .identity.authentication import current_principal
 from .identity.scoping import act_as
 from .models import Tenant, TenantStatus
 from .platform import Platform
+from .read_scope import ReadScope
 
 
 def platform() -> Platform:
@@ -49,6 +50,19 @@ def db_session() -> Session:
             act_as(session, current_principal())
         g.xrm_session = session
     return g.xrm_session
+
+
+def read_scope() -> ReadScope:
+    """A read scope of the request's tenant acting for its principal, for the hottest reads (the
+    party 360): cheaper than the request's session, scoped alike. Use it in a ``with`` block."""
+    tenant = require_tenant()
+    scope = platform().db.reader(tenant.id)
+    try:
+        act_as(scope, current_principal())
+    except BaseException:
+        scope.close()
+        raise
+    return scope
 
 
 def enabled_plugins() -> list[str]:

@@ -638,7 +638,8 @@ def paths(args: dict[str, Any]):
 def party_360(party_id: int):
     """The party, its roles and relationships today, and the plugins' panels (rendered lazily:
     GET each panel's ``url``); a plugin that fails is an entry with an ``error``."""
-    view = read_party360(web.db_session(), web.platform(), web.require_tenant(), party_id)
+    with web.read_scope() as scope:
+        view = read_party360(scope, web.platform(), web.require_tenant(), party_id)
     panels = [{**entry.__dict__, "url": url_for(".party_panel", party_id=view.party.id, panel=entry.name)
                if entry.name else None} for entry in view.panels]
     return {"party": view.party, "roles": view.roles, "relationships": view.relationships, "panels": panels}

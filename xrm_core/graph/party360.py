@@ -4,7 +4,8 @@
 it returns (the reference the read-only view is tested against).
 :func:`read_party360` is the read-only view the API and the party page serve: three prepared Core statements
 (:mod:`xrm_core.prepared`) returning plain rows (the party; its roles and identifiers; its
-relationships with the other end's name), no identity map, no lazy loads. Core statements are outside the ORM's scoping, so it applies both by
+relationships with the other end's name), no identity map, no lazy loads, through a session or,
+cheaper to open, a read scope (:mod:`xrm_core.read_scope`). Core statements are outside the ORM's scoping, so it applies both by
 hand, always: the session's tenant is a bound condition of every statement (failing closed
 without one), and through a principal's session the party and every other end pass
 :func:`~xrm_core.identity.scoping.can`, the Python form of the permission criteria the ORM adds to
@@ -38,6 +39,7 @@ from ..errors import NotFound, XrmError
 from ..identity.scoping import can, principal_of
 from ..models import Tenant
 from ..prepared import Prepared
+from ..read_scope import ReadScope, orm_session
 from . import session_tenant
 from .models import Party, PartyIdentifier, PartyRoleAssignment, Relationship, RelationshipTypeDef
 from .queries import Neighbour, neighbours
@@ -177,10 +179,10 @@ class Party360View:
     panels: list[PanelEntry] = field(default_factory=list)
 
 
-def read_party360(session: Session, platform: Platform, tenant: Tenant, party_id: int, *,
+def read_party360(session: Session | ReadScope, platform: Platform, tenant: Tenant, party_id: int, *,
                   on: date | None = None) -> Party360View:
     """The 360 of ``party_id`` as of ``on`` (today, UTC, by default) as plain rows, within the
-    session's tenant and, acting for a principal, what it may read.
+    session's (or read scope's) tenant and, acting for a principal, what it may read.
 
     The same answer as :func:`party360`: relationships valid on that day whose other end the
     session may see, ordered by the other end's name, then ids; roles held on that day.
@@ -189,7 +191,7 @@ def read_party360(session: Session, platform: Platform, tenant: Tenant, party_id
     """
     tenant_id = session_tenant(session)
     principal = principal_of(session)
-    connection = session.connection()
+    connection = session if type(session) is ReadScope else session.connection()
     keys = {"tenant_id": tenant_id, "party_id": party_id}
     found = PARTY_ROW.rows(connection, keys)
     if not found:
@@ -269,15 +271,17 @@ PARTY_ROW, PARTY_FACTS, LINKS = _statements()
 # -- panels ---------------------------------------------------------------------------------------
 
 
-def list_panels(session: Session, platform: Platform, tenant: Tenant, party_id: int) -> list[PanelEntry]:
+def list_panels(session: Session | ReadScope, platform: Platform, tenant: Tenant, party_id: int) -> list[PanelEntry]:
     """The panels the enabled plugins offer for the party, ordered, and an error entry per failing plugin.
 
     Plugins are handed the ORM party (from the session's identity map when already loaded), which
-    is only loaded when an enabled plugin has panels to offer.
+    is only loaded when an enabled plugin has panels to offer; and an ORM session (a read scope's
+    own, made only then).
     """
     implementers = {impl.plugin_name for impl in getattr(platform.host.pm.hook, HOOK).get_hookimpls()}
     if not implementers:
         return []  # no installed plugin has panels: not even the enabled plugins are looked up
+    session = orm_session(session)
     asked = [plugin for plugin in platform.enabled_plugins(session) if plugin in implementers]
     if not asked:
         return []
