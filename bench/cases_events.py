@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import time
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -91,7 +92,9 @@ def deliver_throughput(ctx: Context) -> Pair:
 
     def raw():
         base = next(serial)
-        now = time.time()
+        # A timestamp as each database takes it: SQLAlchemy's text form on SQLite, a datetime for psycopg.
+        now = datetime.now(UTC)
+        now = now.strftime("%Y-%m-%d %H:%M:%S.%f") if ctx.dialect == "sqlite" else now
         connection = db.engine.raw_connection()
         try:
             cursor = connection.cursor()

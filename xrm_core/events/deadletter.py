@@ -41,7 +41,11 @@ class FailedDelivery:
 def events(session: Session, *, type_pattern: str | None = None, since: datetime | None = None,
            subject: tuple[str, str] | None = None, limit: int = 100) -> list[OutboxEvent]:
     """The session tenant's events, newest first, by type (``fnmatch`` pattern), time and subject."""
-    query = select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(limit)
+    # Newest first in an index's order: a subject's events by id along the subject index, the others by
+    # time along (tenant, occurred_at), ids breaking ties in publication order.
+    newest = ([OutboxEvent.id.desc()] if subject is not None
+              else [OutboxEvent.occurred_at.desc(), OutboxEvent.id.desc()])
+    query = select(OutboxEvent).order_by(*newest).limit(limit)
     if type_pattern:
         query = query.where(OutboxEvent.type.like(_like(type_pattern), escape="\\"))
     if since is not None:

@@ -73,7 +73,9 @@ def matching_events(session: Session, workflow: Workflow, limit: int) -> list[Ou
         return []
     pattern = workflow.trigger_pattern
     prefix = pattern[:min((pattern.index(c) for c in "*?[" if c in pattern), default=len(pattern))]
-    query = select(OutboxEvent).order_by(OutboxEvent.id.desc()).limit(limit * SCAN_FACTOR)
+    # Newest by time: the order of the event log's (tenant, occurred_at) index (core_0021).
+    newest = (OutboxEvent.occurred_at.desc(), OutboxEvent.id.desc())
+    query = select(OutboxEvent).order_by(*newest).limit(limit * SCAN_FACTOR)
     if prefix:
         query = query.where(OutboxEvent.type.startswith(prefix, autoescape=True))
     return [row for row in session.scalars(query).all() if fnmatchcase(row.type, pattern)][:limit]
