@@ -39,7 +39,7 @@ from .identity.authentication import init_authentication
 from .platform import Platform
 from .problems import problem
 from .public import is_public_request
-from .storable import IdConverter, TextConverter
+from .storable import IdConverter, TextConverter, refuse_nul_in_forms
 from .ui import init_ui
 from .ui.shell import navigation
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app = Flask(__name__, instance_path=str(platform.settings.instance_path))
     # Before any route: a URL naming what the database cannot hold (too large an id, a NUL) matches none.
     app.url_map.converters.update(int=IdConverter, default=TextConverter, string=TextConverter)
+    app.before_request(refuse_nul_in_forms)  # and a form or a page's query holding a NUL is refused
     app.config.update(
         SECRET_KEY=platform.settings.secret_key,
         SESSION_COOKIE_HTTPONLY=True,

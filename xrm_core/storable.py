@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from flask import render_template, request
+from flask_babel import gettext
 from marshmallow import ValidationError, fields, validate
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 from werkzeug.routing import ValidationError as NoMatch
@@ -46,18 +48,50 @@ class TextConverter(UnicodeConverter):
 
 def refuse_nul(value: Any) -> None:
     """marshmallow validator: no NUL character in the text, or anywhere in the JSON (keys included)."""
-    if _has_nul(value):
+    if has_nul(value):
         raise ValidationError(NUL_MESSAGE)
 
 
-def _has_nul(value: Any) -> bool:
+def has_nul(value: Any) -> bool:
+    """Whether the text, or any text in the JSON-like ``value`` (keys included), holds a NUL character."""
     if isinstance(value, str):
         return NUL in value
     if isinstance(value, Mapping):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+        return any(has_nul(key) or has_nul(item) for key, item in value.items())
     if isinstance(value, (list, tuple)):
-        return any(_has_nul(item) for item in value)
+        return any(has_nul(item) for item in value)
     return False
+
+
+#: Bodies whose fields Flask parses into ``request.form`` and ``request.files``.
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def refuse_nul_in_forms():
+    """``before_request``: a form (or a page's query) holding a NUL character is invalid input.
+
+    Form fields reach services and the database without a schema (the API's schemas refuse NUL
+    themselves), so they are checked here, once for every page and plugin: an API request gets a 422
+    problem naming the field, a page the error page naming it; nothing is changed. The page's query
+    string too (search boxes, list filters); the API's is checked by its schemas.
+    """
+    entered: list[tuple[str, str]] = []
+    if request.mimetype in FORM_MIMETYPES:
+        entered.extend(request.form.items(multi=True))
+        entered.extend((name, upload.filename or "") for name, upload in request.files.items(multi=True))
+    api = request.path.startswith("/api/")
+    if not api:
+        entered.extend(request.args.items(multi=True))
+    field = next((name for name, value in entered if NUL in name or NUL in value), None)
+    if field is None:
+        return None
+    shown = field.replace(NUL, "\\0")
+    if api:
+        raise ValidationError({shown: [NUL_MESSAGE]})
+    detail = gettext("The field %(field)s contains a NUL character (U+0000), which cannot be stored: "
+                     "remove it and send the form again.", field=shown)
+    # The title untranslated, as on the error pages of the app's error handlers.
+    return render_template("error.html", status=422, title="Unprocessable Entity", detail=detail), 422
 
 
 def make_storable(field: fields.Field) -> None:

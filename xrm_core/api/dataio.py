@@ -183,7 +183,8 @@ def resume_import(batch_id: int):
 
 @blueprint.route("/exports", methods=["GET"])
 def export_records():
-    """Download the target's records the caller may read: ``?target=core.party&format=csv|xlsx|vcard|jsonl``."""
+    """Download the target's records the caller may read and export:
+    ``?target=core.party&format=csv|xlsx|vcard|jsonl``."""
     target = request.args.get("target", "core.party")
     format_name = request.args.get("format", "csv")
     unknown = sorted(set(request.args) - {"target", "format"})

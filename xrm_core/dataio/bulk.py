@@ -7,6 +7,9 @@ database form (JSON columns given as encoded text), go to the driver as they are
 ``exec_driver_sql``: in the session's transaction, with the engine's execution events.
 
 No ORM criteria apply to an ``INSERT`` either way: the caller gives every row its ``tenant_id``.
+
+Rows whose new ids the caller needs take them from :func:`new_ids` first: an ``executemany`` cannot
+return them, and SQLAlchemy's ``RETURNING`` path for many rows processes each row's values alone.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Column, Table, func, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -51,3 +54,33 @@ class BulkInsert:
         # format-style drivers, which compilation already does.
         self._compiled[key] = found = (compiled.string, positions is None)
         return found
+
+
+def bound(dialect: Dialect, column: Column[Any], value: Any) -> Any:
+    """``value`` as ``column``'s type hands it to the driver on ``dialect`` (JSON encoded, dates as SQLite stores them…).
+
+    For values shared by many rows (an import's timestamp), converted once rather than per row.
+    """
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return value if process is None else process(value)
+
+
+def new_ids(session: Session, column: Column[Any], count: int) -> list[int]:
+    """``count`` new values, ascending, of the integer primary key ``column``, for rows the session inserts now.
+
+    PostgreSQL: drawn from the column's sequence, as its default would (concurrent writers draw
+    others). SQLite: the next ones after the largest in use, as SQLite itself numbers new rows; the
+    transaction (``BEGIN IMMEDIATE``) holds the database's only write lock, so no one else can take
+    them before the caller's insert.
+    """
+    if count <= 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(column.table.name, column.name)
+        drawn = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+        return sorted(connection.execute(drawn).scalars())
+    if connection.dialect.name != "sqlite":
+        raise ValueError(f"no safe way to reserve new ids on {connection.dialect.name}")
+    largest = connection.execute(select(func.max(column))).scalar() or 0
+    return list(range(largest + 1, largest + 1 + count))

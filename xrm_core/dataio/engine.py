@@ -49,6 +49,7 @@ from ..identity.scoping import PermissionDenied, act_as, principal_of
 from ..models import TenantPlugin
 from . import formats, mapping
 from .bulk import BulkInsert
+from .export_scope import exporting
 from .models import BatchStatus, ImportAction, ImportBatch, ImportRecord
 from .party_target import PartyTarget
 from .targets import HIDDEN_MATCH, ImportField, ImportTarget, as_stored
@@ -57,6 +58,8 @@ CUSTOM = "custom."
 #: Errors a batch keeps (the CLI's report file and the API's report list them all for a dry run).
 MAX_STORED_ERRORS = 1000
 DEFAULT_BATCH_SIZE = 5000
+#: Created records whose undo log snapshots are told and encoded at a time.
+SNAPSHOT_SLICE = 500
 #: Custom field type -> the import transform its values go through before the custom field's own
 #: checks (the others take the cell as it is: numbers and choices accept text).
 CUSTOM_FIELD_TYPES = {custom_types.DATE: "date", custom_types.BOOLEAN: "boolean", custom_types.MULTI_CHOICE: "list"}
@@ -153,11 +156,15 @@ def file_digest(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Op:
-    """One write: a record to create or update, from one or more rows of the file."""
+    """One write: a record to create or update, from one or more rows of the file.
 
-    rows: list[int]
+    ``rows`` is a tuple: a tuple of numbers is left alone by the garbage collector, where a list per
+    row held for a whole chunk made it sweep the heap again every few thousand rows.
+    """
+
+    rows: tuple[int, ...]
     action: ImportAction
     data: dict[str, Any]
     record_id: int | None = None
@@ -247,10 +254,12 @@ class Importer:
 
     # -- one chunk ----------------------------------------------------------------------------
 
-    def prepare(self, chunk: list[tuple[int, Any]], report: Report) -> list[_Op]:
-        """Map, match and validate a chunk of ``(row, record)``; errors go to ``report``."""
-        mapped: list[tuple[int, dict[str, Any]]] = []
-        for row, record in chunk:
+    def prepare(self, first_row: int, records: list[Any], report: Report) -> list[_Op]:
+        """Map, match and validate a chunk of ``records`` from row ``first_row`` on; errors go to ``report``."""
+        # rows and their mapped values side by side, not as a pair per row (see _Op on the collector)
+        rows: list[int] = []
+        mapped: list[dict[str, Any]] = []
+        for row, record in enumerate(records, first_row):
             if isinstance(record, formats.RowProblem):
                 self._error(report, row, record.column, record.reason)
                 continue
@@ -259,16 +268,17 @@ class Importer:
                 for column, reason in problems:
                     self._error(report, row, column, reason)
                 continue
-            mapped.append((row, values))
+            rows.append(row)
+            mapped.append(values)
         key = self.options.match_on
         existing: dict[Any, int] = {}
         if key:
-            wanted = list({v[key] for _, v in mapped if v.get(key) is not None and v[key] not in self.seen})
+            wanted = list({v[key] for v in mapped if v.get(key) is not None and v[key] not in self.seen})
             existing = self.target.find(self.session, key, wanted) if wanted else {}
         ops: list[_Op] = []
         pending: dict[Any, _Op] = {}
         updating: dict[int, _Op] = {}
-        for row, values in mapped:
+        for row, values in zip(rows, mapped, strict=True):
             value = values.get(key) if key else None
             match = pending.get(value) if value is not None else None
             record_id = None
@@ -279,7 +289,7 @@ class Importer:
                                 f"this {key} belongs to a record you may not see")
                     continue
                 if record_id is not None and record_id < 0:  # an earlier chunk's row, in a dry run
-                    match = _Op([-record_id], ImportAction.CREATED, {}, key=value)
+                    match = _Op((-record_id,), ImportAction.CREATED, {}, key=value)
             if (match is not None or record_id is not None) and self.options.on_match == "skip":
                 report.skipped += 1
                 reason = (f"same {key} as row {match.rows[0]}" if match is not None
@@ -291,19 +301,19 @@ class Importer:
                 continue
             if match is not None:
                 match.data.update(data)
-                match.rows.append(row)
+                match.rows += (row,)
                 _outcome(report, row, "merged", reason=f"same {key} as row {match.rows[0]}")
             elif record_id is not None:
                 op = updating.get(record_id)
                 if op is None:
-                    op = updating[record_id] = _Op([row], ImportAction.UPDATED, data, record_id, value)
+                    op = updating[record_id] = _Op((row,), ImportAction.UPDATED, data, record_id, value)
                     ops.append(op)
                 else:
                     op.data.update(data)
-                    op.rows.append(row)
+                    op.rows += (row,)
                 _outcome(report, row, "updated", record_id=record_id)
             else:
-                op = _Op([row], ImportAction.CREATED, data, key=value)
+                op = _Op((row,), ImportAction.CREATED, data, key=value)
                 ops.append(op)
                 if value is not None:
                     pending[value] = op
@@ -357,17 +367,25 @@ class Importer:
         for op, record_id in zip(creates, ids, strict=True):
             op.record_id = record_id
         # Created records are not read back when the target can tell what it wrote (see
-        # ImportTarget.created_snapshot): reading them back cost a fifth of an import.
-        applied = self.target.created_snapshot(self.session, ids, rows) if creates else {}
+        # ImportTarget.created_snapshot): reading them back cost a fifth of an import. Their
+        # snapshots are told and encoded a slice at a time: a whole chunk's snapshots held at once
+        # outlived the garbage collector's young generations (see _Op).
+        encode = _json_text
+        applied: dict[int, str | None] = {}
+        for start in range(0, len(creates), SNAPSHOT_SLICE):
+            told = self.target.created_snapshot(self.session, ids[start:start + SNAPSHOT_SLICE],
+                                                rows[start:start + SNAPSHOT_SLICE])
+            applied.update((record_id, encode(snapshot)) for record_id, snapshot in told.items())
         if updates:
             self.target.update(self.session, updates)
-            applied.update(as_stored(self.target.snapshot(self.session, list(updates))))
+            applied.update((record_id, encode(snapshot)) for record_id, snapshot
+                           in as_stored(self.target.snapshot(self.session, list(updates))).items())
         # Created records have no previous state (NULL); a record the user cannot read back has no
         # applied state either (NULL: undo then skips its "changed since" check).
-        tenant_id, batch_id, encode = batch.tenant_id, batch.id, _json_text
+        tenant_id, batch_id = batch.tenant_id, batch.id
         UNDO_LOG.run(self.session, [
             (batch_id, op.record_id, op.action.value, encode(previous.get(op.record_id)),
-             encode(applied.get(op.record_id)), tenant_id) for op in ops])
+             applied.get(op.record_id), tenant_id) for op in ops])
 
     def write_each(self, ops: list[_Op], batch: ImportBatch, report: Report) -> list[_Op]:
         """Write ``ops`` one by one (each in a savepoint); report the failing ones, return the others."""
@@ -403,12 +421,13 @@ class Importer:
                     break
                 if chunk is None:
                     break
-                ops = self.prepare(chunk, report)
+                first_row, chunk_records = chunk
+                ops = self.prepare(first_row, chunk_records, report)
                 self._count(report, ops)
                 for op in ops:
                     if op.key is not None:
                         self.seen.setdefault(op.key, op.record_id if op.record_id is not None else -op.rows[0])
-                report.rows = chunk[-1][0]
+                report.rows = first_row + len(chunk_records) - 1
                 self.progress(report.rows)
         finally:
             self.session.rollback()
@@ -432,7 +451,8 @@ class Importer:
             if chunk is None:
                 break
             errors_before = len(report.errors)
-            ops = self.prepare(chunk, report)
+            first_row, chunk_records = chunk
+            ops = self.prepare(first_row, chunk_records, report)
             self._count(report, ops)
             try:
                 with self.session.begin_nested():
@@ -445,7 +465,7 @@ class Importer:
             for op in ops:
                 if op.key is not None:
                     self.seen[op.key] = op.record_id
-            report.rows = chunk[-1][0]
+            report.rows = first_row + len(chunk_records) - 1
             self._save(batch, report, BatchStatus.RUNNING)
             self.session.commit()
             self.progress(report.rows)
@@ -500,17 +520,20 @@ def _outcome(report: Report, row: int, outcome: str, **details: Any) -> None:
         report.outcomes.append({"row": row, "outcome": outcome, **details})
 
 
-def _chunks(records: Iterable[Any], size: int, skip_rows: int) -> Iterator[list[tuple[int, Any]]]:
-    chunk: list[tuple[int, Any]] = []
+def _chunks(records: Iterable[Any], size: int, skip_rows: int) -> Iterator[tuple[int, list[Any]]]:
+    """The records past row ``skip_rows``, ``size`` at a time, each chunk as (its first row's number, its records)."""
+    first_row = skip_rows + 1
+    chunk: list[Any] = []
     for row, record in enumerate(records, 1):
         if row <= skip_rows:
             continue
-        chunk.append((row, record))
+        chunk.append(record)
         if len(chunk) == size:
-            yield chunk
+            yield first_row, chunk
+            first_row += size
             chunk = []
     if chunk:
-        yield chunk
+        yield first_row, chunk
 
 
 #: One encoder for every undo log row (``json.dumps`` with ``default`` builds one per call); compact,
@@ -674,8 +697,10 @@ def undo_batch(session: Session, platform: Any, batch_id: int) -> None:
 
 def export(session: Session, platform: Any, target_name: str, format_name: str, stream: IO[bytes],
            ids: list[int] | None = None) -> int:
-    """Write the target's records visible to the user (or ``ids``) to ``stream``; return how many.
+    """Write the target's records the user may read and export (or those of ``ids``) to ``stream``;
+    return how many.
 
+    The export right applies per record (:mod:`.export_scope`): reading a record is not enough.
     Fields the user may not read (field security) are left out of the columns and the rows.
     """
     target = get_target(platform, session, target_name)
@@ -697,10 +722,11 @@ def export(session: Session, platform: Any, target_name: str, format_name: str, 
             yield row
 
     fixed = fmt.options.get("columns")
-    if fixed:
-        fmt.write(stream, (_to_layout(target, row, fixed) for row in rows()), list(fixed))
-    else:
-        fmt.write(stream, rows(), columns)
+    with exporting(session, target.permission):
+        if fixed:
+            fmt.write(stream, (_to_layout(target, row, fixed) for row in rows()), list(fixed))
+        else:
+            fmt.write(stream, rows(), columns)
     return count
 
 

@@ -153,24 +153,18 @@ class Transforms:
         if not _PLAIN_PHONE.fullmatch(text):
             return None
         digits = text.translate(_PHONE_SEPARATORS)
-        if text.startswith("+"):
+        if text[0] == "+":
             code, national = _country_code(digits)
-            if code is None:
-                return None
-            metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-                code, phonenumbers.region_code_for_country_code(code))
+            plan = None if code is None else _plan_of_code(code)
         else:
-            metadata = phonenumbers.PhoneMetadata.metadata_for_region((self.region or "").upper(), None)
-            if metadata is None or metadata.country_code is None:
+            plan = _plan_of_region(self.region or "")
+            if plan is None or digits.startswith(plan.code_text) or (
+                    plan.international is not None and plan.international.match(digits)):
                 return None
-            code, national = metadata.country_code, digits
-            if (digits.startswith(str(code))
-                    or (metadata.international_prefix and _pattern(metadata.international_prefix).match(digits))):
-                return None
-        if metadata is None or not 4 <= len(national) <= 15 or national.startswith("0"):
+            code, national = plan.code, digits
+        if plan is None or not 4 <= len(national) <= 15 or national[0] == "0":
             return None
-        trunk = metadata.national_prefix_for_parsing
-        if trunk and _pattern(trunk).match(national):
+        if plan.trunk is not None and plan.trunk.match(national):
             return None
         possible = self._possible.get((code, len(national)))
         if possible is None:
@@ -251,9 +245,38 @@ def _country_code(digits: str) -> tuple[int | None, str]:
     return None, digits
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What :meth:`Transforms._plain_phone` reads of a numbering plan, looked up and compiled once."""
+
+    code: int
+    code_text: str
+    #: The dialling prefix for calls abroad, and the trunk prefix ``parse`` would strip (if any).
+    international: re.Pattern[str] | None
+    trunk: re.Pattern[str] | None
+
+
+def _plan(metadata: phonenumbers.PhoneMetadata, code: int) -> _Plan:
+    international, trunk = metadata.international_prefix, metadata.national_prefix_for_parsing
+    return _Plan(code, str(code), re.compile(international) if international else None,
+                 re.compile(trunk) if trunk else None)
+
+
 @functools.lru_cache(maxsize=256)
-def _pattern(regex: str) -> re.Pattern[str]:
-    return re.compile(regex)
+def _plan_of_region(region: str) -> _Plan | None:
+    """The plan of numbers written without a country code in ``region``."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
+    if metadata is None or metadata.country_code is None:
+        return None
+    return _plan(metadata, metadata.country_code)
+
+
+@functools.lru_cache(maxsize=512)
+def _plan_of_code(code: int) -> _Plan | None:
+    """The plan of numbers written with ``+`` and country calling code ``code``."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code))
+    return None if metadata is None else _plan(metadata, code)
 
 
 def columns_of_fields(mapping: Mapping[str, str]) -> dict[str, list[str]]:
@@ -306,7 +329,12 @@ class Mapper:
                 row.setdefault(name, convert)
                 continue
             raw = record.get(column)
-            if raw is None or raw == [] or (isinstance(raw, str) and not raw.strip()):
+            if raw is None:
+                continue
+            if type(raw) is str:  # most cells: the blank test below, without its list comparison
+                if not raw or raw.isspace():
+                    continue
+            elif raw == [] or (isinstance(raw, str) and not raw.strip()):
                 continue
             if name is None:  # a full name split into given and family names
                 words = str(raw).split()
@@ -321,8 +349,10 @@ class Mapper:
             if extra:  # a list field: the values of every column mapped to it, each once
                 held = row.setdefault(name, [])
                 held.extend(v for v in value if v not in held)
-            else:
+            elif name in row:
                 _put(row, name, value)
+            elif value is not None and value != "":  # _put's first value, inline: it is most of them
+                row[name] = value
         return row, problems
 
 

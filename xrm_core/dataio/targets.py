@@ -76,7 +76,8 @@ class ImportTarget(abc.ABC):
     name: ClassVar[str]
     label: ClassVar[str] = ""
     #: The permission resource: importing needs ``<permission>.create`` (and ``.update`` to update
-    #: matches); undoing needs ``.delete`` too; exporting needs ``.read``.
+    #: matches); undoing needs ``.delete`` too; exporting needs ``.read`` and ``.export``, and gives
+    #: only the records the user may export (the engine's session sees no others of this resource).
     permission: ClassVar[str]
     fields: ClassVar[tuple[ImportField, ...]] = ()
     #: Field names usable as natural keys for matching (``email``, ``external_id``, ``identifier.*``).
@@ -155,6 +156,9 @@ class ImportTarget(abc.ABC):
     @abc.abstractmethod
     def export_rows(self, session: Session, ids: list[int] | None = None) -> Iterator[dict[str, Any]]:
         """Yield one row per visible record (all of them when ``ids`` is ``None``), keyed by field name.
+
+        The session given keeps only the records of :attr:`permission` the user may export, so
+        reading them through it as usual is all a target does for the export right.
 
         Rows use the same field names and value shapes an import accepts, so exporting then
         importing gives the same data; custom field values come as one ``custom`` dict, which the

@@ -31,6 +31,7 @@ from ..contributions import ListColumn, ListFilter, ListView
 from ..customfields.mixin import HasCustomFields
 from ..customfields.models import CustomFieldDefinition
 from ..customfields.service import definitions
+from ..dataio.export_scope import exporting
 from ..identity.authentication import current_principal
 from ..identity.fieldsecurity import unreadable_fields
 from . import bulk, export, saved_views
@@ -230,8 +231,9 @@ def _rows(entity_list: EntityList, view: View) -> Iterator[list]:
     """The header, then one row per record of ``view`` in the view's order: its id and shown columns."""
     yield [_("ID"), *(str(entity_list.label(column)) for column in view.columns)]
     statement = export.exported(select(entity_list.model), view.query)
-    for chunk in export.exportable(web.db_session().scalars(statement).partitions()):
-        for record in chunk:
+    session = web.db_session()
+    with exporting(session, entity_list.model.__permission_resource__):
+        for record in session.scalars(statement):
             yield [record.id, *(entity_list.value(record, column) for column in view.columns)]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -20,10 +20,10 @@ from sqlalchemy import Select, select
 
 from .. import web
 from ..api.listing import ListQuery
+from ..dataio.export_scope import exporting
 from ..graph.models import Party, PartyRoleAssignment
 from ..identity.authentication import current_principal
 from ..identity.fieldsecurity import unreadable_fields
-from ..identity.scoping import can
 from .listing import PartyView
 
 #: Rows fetched per round trip while exporting.
@@ -41,23 +41,25 @@ def rows(view: PartyView) -> Iterator[list]:
     yield [str(header) for _name, header in columns]
     statement = exported(view.statement(), view.query)
     session = web.db_session()
-    for chunk in exportable(session.scalars(statement).partitions()):
-        roles: dict[int, list[str]] = {}
-        for party_id, role in session.execute(
-            select(PartyRoleAssignment.party_id, PartyRoleAssignment.role)
-            .where(PartyRoleAssignment.party_id.in_([p.id for p in chunk]))
-            .order_by(PartyRoleAssignment.role)
-        ):
-            roles.setdefault(party_id, []).append(role)
-        for party in chunk:
-            values = {"roles": ", ".join(dict.fromkeys(roles.get(party.id, []))),
-                      "tags": ", ".join(party.tags or [])}
-            yield [values[name] if name in values else _plain(getattr(party, name)) for name, _h in columns]
+    with exporting(session, Party.__permission_resource__):
+        for chunk in session.scalars(statement).partitions():
+            roles: dict[int, list[str]] = {}
+            for party_id, role in session.execute(
+                select(PartyRoleAssignment.party_id, PartyRoleAssignment.role)
+                .where(PartyRoleAssignment.party_id.in_([p.id for p in chunk]))
+                .order_by(PartyRoleAssignment.role)
+            ):
+                roles.setdefault(party_id, []).append(role)
+            for party in chunk:
+                values = {"roles": ", ".join(dict.fromkeys(roles.get(party.id, []))),
+                          "tags": ", ".join(party.tags or [])}
+                yield [values[name] if name in values else _plain(getattr(party, name)) for name, _h in columns]
 
 
 def exported(statement: Select[Any], query: ListQuery) -> Select[Any]:
     """``statement`` with ``query``'s filters and order, fetched in chunks (the session's "read" scoping
-    applies); pass its chunks through :func:`exportable` to keep what the user may *export*."""
+    applies); run it within :func:`~xrm_core.dataio.export_scope.exporting` to keep what the user may
+    *export* as well."""
     listing = query.listing
     return (
         statement
@@ -66,18 +68,6 @@ def exported(statement: Select[Any], query: ListQuery) -> Select[Any]:
                     for k in query.sort))
         .execution_options(yield_per=CHUNK)
     )
-
-
-def exportable(chunks: Iterable[Sequence[Any]]) -> Iterator[list[Any]]:
-    """Each chunk of records less those the user may read but not export.
-
-    Checked record by record with :func:`~xrm_core.identity.scoping.can`: an "export" loader criteria
-    on the statement would not hold, since the session adds its "read" criteria for the same
-    entities last and SQLAlchemy keeps one criteria per entity.
-    """
-    session, principal = web.db_session(), current_principal()
-    for chunk in chunks:
-        yield [record for record in chunk if can(session, principal, "export", record)]
 
 
 def _plain(value):

@@ -3,18 +3,23 @@
 A format is a :class:`~xrm_core.contributions.DataFormat`: ``read(stream, limits)`` takes a binary
 file and yields one item per record: a ``dict`` (column name -> value), or a :class:`RowProblem`
 for a record it could not read (a cell over the size limit, a ragged CSV line, a line that is not
-JSON); a file it cannot read at all raises :class:`FileRejected`. ``write(stream, rows, columns)``
-writes dicts to a binary file. The core's formats are ``core.csv``, ``core.xlsx``, ``core.vcard``
-and ``core.jsonl``; plugins add theirs through ``xrm_import_export_formats``.
+JSON, a value holding a NUL character: :func:`nul_problem`); a file it cannot read at all raises
+:class:`FileRejected`. ``write(stream, rows, columns)`` writes dicts to a binary file. The core's
+formats are ``core.csv``, ``core.xlsx``, ``core.vcard`` and ``core.jsonl``; plugins add theirs
+through ``xrm_import_export_formats`` (their records are checked for NUL characters as they come).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...contributions import DataFormat
 from ...errors import XrmError
+from ...storable import has_nul
 
 if TYPE_CHECKING:
     from ...platform import Platform
@@ -47,6 +52,34 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+#: Why a record holding a NUL character fails: PostgreSQL cannot store it (SQLite would, silently).
+NUL_REASON = "the value holds a NUL character (U+0000), which cannot be stored"
+
+
+def nul_problem(record: dict[str, Any]) -> RowProblem | None:
+    """A problem naming the first column of ``record`` whose value (or name) holds a NUL character.
+
+    Readers call it only when their cheap whole-line test finds a NUL, so ordinary records cost nothing.
+    """
+    for column, value in record.items():
+        if has_nul(column):
+            return RowProblem("a column's name holds a NUL character (U+0000), which cannot be stored")
+        if has_nul(value):
+            return RowProblem(NUL_REASON, str(column))
+    return None
+
+
+def refusing_nul(read: Callable[..., Iterable[Any]]) -> Callable[..., Iterator[Any]]:
+    """A plugin format's ``read`` whose records holding a NUL character become :class:`RowProblem` s
+    (the core's readers check as they read, more cheaply)."""
+
+    @functools.wraps(read)
+    def checked(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for record in read(*args, **kwargs):
+            yield (nul_problem(record) or record) if isinstance(record, dict) else record
+
+    return checked
 
 
 #: What a spreadsheet takes for the start of a formula (CSV/XLSX injection, OWASP).
@@ -84,6 +117,8 @@ def available(platform: Platform | None = None) -> dict[str, DataFormat]:
     formats = {fmt.name: fmt for fmt in _builtin()}
     if platform is not None:
         for _plugin, fmt in platform.contributed("xrm_import_export_formats", DataFormat):
+            if fmt.read is not None:
+                fmt = dataclasses.replace(fmt, read=refusing_nul(fmt.read))
             formats.setdefault(fmt.name, fmt)
     return formats
 

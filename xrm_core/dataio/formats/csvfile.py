@@ -10,7 +10,16 @@ from typing import Any, BinaryIO
 
 from charset_normalizer import from_bytes
 
-from . import DEFAULT_LIMITS, FileRejected, Limits, RowProblem, formula_restored, formula_safe
+from ...storable import NUL
+from . import (
+    DEFAULT_LIMITS,
+    FileRejected,
+    Limits,
+    RowProblem,
+    formula_restored,
+    formula_safe,
+    nul_problem,
+)
 
 #: Bytes looked at to detect the encoding and the delimiter.
 SAMPLE_BYTES = 256 * 1024
@@ -82,6 +91,9 @@ def read(stream: BinaryIO, limits: Limits = DEFAULT_LIMITS, encoding: str | None
                 oversized = next(name for name, cell in zip(header, cells) if len(cell) > max_cell)
                 yield RowProblem(f"the cell is longer than {max_cell:,} characters", oversized)
                 continue
+            if NUL in line:
+                yield nul_problem(dict(zip(header, cells)))
+                continue
             if "'" in line:  # a quoted formula, perhaps
                 yield {name: formula_restored(cell) for name, cell in zip(header, cells)}
             else:
@@ -102,6 +114,8 @@ def _check_header(header: list[str], limits: Limits) -> None:
     for number, name in enumerate(header, 1):
         if not name:
             raise FileRejected(f"column {number} has no name in the header line")
+        if NUL in name:
+            raise FileRejected(f"the name of column {number} holds a NUL character (U+0000)")
         if name in seen:
             raise FileRejected(f"column {name!r} appears twice in the header line")
         seen.add(name)

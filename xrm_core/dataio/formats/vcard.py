@@ -28,7 +28,8 @@ from typing import Any, BinaryIO
 
 import vobject
 
-from . import DEFAULT_LIMITS, FileRejected, Limits, RowProblem
+from ...storable import NUL
+from . import DEFAULT_LIMITS, FileRejected, Limits, RowProblem, nul_problem
 
 COLUMNS = ("full_name", "given_name", "family_name", "prefix", "organization", "job_title", "emails", "phones",
            "urls", "addresses", "birthday", "note")
@@ -56,9 +57,11 @@ def read(stream: BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Iterator[dict[str
             yield RowProblem(f"not a valid vCard: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
             continue
         try:
-            yield _record(card, limits)
+            record = _record(card, limits)
         except ValueError as exc:
             yield RowProblem(str(exc))
+            continue
+        yield (nul_problem(record) or record) if NUL in block else record
 
 
 def _record(card: Any, limits: Limits) -> dict[str, Any]:

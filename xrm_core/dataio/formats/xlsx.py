@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any, BinaryIO
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from openpyxl import Workbook
@@ -68,7 +69,7 @@ def read(stream: BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Iterator[dict[str
             raise FileRejected("the first sheet is empty: its first row must name the columns")
         if len(header) > limits.max_columns or any(not name for name in header) or len(set(header)) != len(header):
             raise FileRejected("the first row must name each column once, without gaps")
-        for cells in rows:
+        for cells in _parsed(rows):
             values = list(cells[: len(header)])
             if any(cell not in (None, "") for cell in cells[len(header):]):
                 yield RowProblem(f"the row has values beyond the {len(header)} named columns")
@@ -83,6 +84,15 @@ def read(stream: BinaryIO, limits: Limits = DEFAULT_LIMITS) -> Iterator[dict[str
             yield {name: _value(cell) for name, cell in zip(header, values)}
     finally:
         book.close()
+
+
+def _parsed(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The sheet's rows, parsed as they are read: XML openpyxl cannot parse there makes the workbook
+    unreadable, not a server error. (XML cannot hold a NUL character, so no cell read has one.)"""
+    try:
+        yield from rows
+    except ParseError as exc:
+        raise FileRejected(f"the workbook cannot be read: {exc}") from None
 
 
 def _value(cell: Any) -> Any:
@@ -108,6 +118,8 @@ def _cell(value: Any) -> Any:
         return "; ".join(str(item) for item in value)
     if isinstance(value, dict):
         return str(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)  # Excel keeps no time zone: stored moments are UTC
     if isinstance(value, (date, datetime, int, float)) or value is None:
         return value
     return str(value)
