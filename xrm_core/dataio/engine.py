@@ -48,6 +48,7 @@ from ..identity.principal import service_principal
 from ..identity.scoping import PermissionDenied, act_as, principal_of
 from ..models import TenantPlugin
 from . import formats, mapping
+from .collection import fewer_collections
 from .bulk import BulkInsert
 from .export_scope import exporting
 from .models import BatchStatus, ImportAction, ImportBatch, ImportRecord
@@ -441,6 +442,11 @@ class Importer:
         report.ignored_columns = self.resolve_mapping(columns)
         batch_id, tenant_id = batch.id, batch.tenant_id  # read now: after a rollback they would reopen a transaction
         chunks = _chunks(records, self.options.batch_size, skip_rows)
+        with fewer_collections():
+            return self._run_chunks(chunks, report, batch, batch_id, tenant_id)
+
+    def _run_chunks(self, chunks: Iterator[tuple[int, list[Any]]], report: Report, batch: ImportBatch,
+                    batch_id: int, tenant_id: int) -> Report:
         while True:
             try:
                 chunk = next(chunks, None)
