@@ -339,7 +339,7 @@ def test_schedules_fire_in_the_tenant_time_zone(world):
     workflow_id = save(platform, ids["acme"], "Morning", {"trigger": {"kind": "schedule", "cron": "0 9 * * *"}, "steps": [
         {"action": "core.notify", "params": {"users": [ids["manager"]], "message": "{{ event.payload.fired_at }}"}}]})
     with platform.db.session(ids["acme"], read_only=True) as session:
-        due = engine._aware(service.find_workflow(session, "Morning").next_fire_at)
+        due = service.find_workflow(session, "Morning").next_fire_at
     assert due.astimezone(UTC).hour == 8 and due.minute == 0  # 09:00 in Paris in November
     assert tick(platform, due - timedelta(minutes=1)) == 0
     assert tick(platform, due + timedelta(seconds=5)) == 1
@@ -347,7 +347,7 @@ def test_schedules_fire_in_the_tenant_time_zone(world):
     [run] = runs(platform, ids["acme"], workflow_id)
     assert run.status == SUCCEEDED and run.trigger_key == f"schedule:{due.isoformat()}"
     with platform.db.session(ids["acme"], read_only=True) as session:
-        assert engine._aware(service.find_workflow(session, "Morning").next_fire_at) == due + timedelta(days=1)
+        assert service.find_workflow(session, "Morning").next_fire_at == due + timedelta(days=1)
 
 
 def test_relative_trigger_fires_later_if_its_condition_still_holds(world):

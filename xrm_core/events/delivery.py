@@ -28,7 +28,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, insert, select, update
@@ -113,11 +113,8 @@ def ready(now: datetime, *, ids: Sequence[int] | None = None, limit: int | None 
 
 def event_of(row: Any) -> Event:
     """The envelope from a :func:`ready` row."""
-    occurred = row.occurred_at
-    if occurred.tzinfo is None:  # SQLite gives naive datetimes back
-        occurred = occurred.replace(tzinfo=UTC)
     return Event(row.event_id, row.tenant_id, row.type, row.actor, Subject(row.subject_type, row.subject_id),
-                 occurred, row.payload or {}, tuple(row.related or ()), row.event_pk)
+                 row.occurred_at, row.payload or {}, tuple(row.related or ()), row.event_pk)
 
 
 def backoff(settings: Any, attempts: int, rng: random.Random = random._inst) -> float:  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 
@@ -70,16 +70,13 @@ class Event:
     @classmethod
     def from_row(cls, row: Any) -> Event:
         """Build the envelope from a ``core_events`` row (ORM object or result row)."""
-        occurred = row.occurred_at
-        if occurred.tzinfo is None:  # SQLite gives naive datetimes back
-            occurred = occurred.replace(tzinfo=UTC)
         return cls(
             id=row.event_id,
             tenant_id=row.tenant_id,
             type=row.type,
             actor=row.actor,
             subject=Subject(row.subject_type, row.subject_id),
-            occurred_at=occurred,
+            occurred_at=row.occurred_at,
             payload=row.payload or {},
             related=tuple(row.related or ()),
             sequence=row.id,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -65,7 +65,7 @@ class SupportGrant(TenantScoped, Model):
     revoked_at: Mapped[datetime | None]
 
     def is_live(self, now: datetime) -> bool:
-        return self.revoked_at is None and _aware(self.expires_at) > now
+        return self.revoked_at is None and self.expires_at > now
 
 
 class InvalidOperatorToken(XrmError):
@@ -74,11 +74,6 @@ class InvalidOperatorToken(XrmError):
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they are stored in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create_operator(session: Session, email: str, display_name: str = "") -> tuple[Operator, str]:

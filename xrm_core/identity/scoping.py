@@ -11,7 +11,7 @@ names), so SQLAlchemy caches one SQL shape for every principal and binds the val
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from types import SimpleNamespace
 
 from sqlalchemy import and_, bindparam, event, inspect, literal, or_, select
@@ -182,8 +182,6 @@ def _live_shares(session: Session, principal: Principal, resource: str, action: 
     })
     shared: dict[int, datetime | None] = {}
     for record_id, expires_at in rows:
-        if expires_at is not None and expires_at.tzinfo is None:  # SQLite gives naive UTC datetimes
-            expires_at = expires_at.replace(tzinfo=UTC)
         if record_id not in shared:
             shared[record_id] = expires_at
         elif shared[record_id] is not None:

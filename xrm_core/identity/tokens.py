@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,7 +60,7 @@ def authenticate_token(session: Session, token: str) -> tuple[User, Principal]:
     """
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token))) if token.startswith(PREFIX) else None
     now = clock.now()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and as_aware(row.expires_at) <= now):
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise InvalidToken("the API token is unknown, revoked or expired")
     user = session.get(User, row.user_id)
     tenant = session.get(Tenant, row.tenant_id)
@@ -71,8 +71,3 @@ def authenticate_token(session: Session, token: str) -> tuple[User, Principal]:
     if row.permissions:
         principal = principal.restricted_to(set(row.permissions))
     return user, principal
-
-
-def as_aware(moment: datetime) -> datetime:
-    """``moment`` with its time zone: SQLite returns naive datetimes for aware columns, stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

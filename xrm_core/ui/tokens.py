@@ -38,7 +38,7 @@ def token_state(row: ApiToken) -> str:
     """``revoked``, ``expired`` or ``active``: what a list shows beside a token."""
     if row.revoked_at is not None:
         return "revoked"
-    if row.expires_at is not None and tokens.as_aware(row.expires_at) <= clock.now():
+    if row.expires_at is not None and row.expires_at <= clock.now():
         return "expired"
     return "active"
 

@@ -25,7 +25,7 @@ from ..errors import Conflict
 from ..events.envelope import Event
 from ..events.models import OutboxEvent
 from ..models import Tenant
-from .engine import EVENT_KINDS, _aware, advance, later_events, start_run
+from .engine import EVENT_KINDS, advance, later_events, start_run
 from .models import WAITING, Workflow, WorkflowStep, WorkflowTimer, WorkflowVersion
 
 #: Timers a simulated run may go through (a ``wait until`` polls); beyond, the report stops there.
@@ -58,7 +58,7 @@ def dry_run(session: Session, platform: Any, workflow: Workflow, version: Workfl
                                    .order_by(WorkflowTimer.due_at))
             session.delete(timer)
             session.flush()
-            advance(session, platform, tenant, run, now=_aware(timer.due_at), version=version, dry_run=True)
+            advance(session, platform, tenant, run, now=timer.due_at, version=version, dry_run=True)
         steps = session.scalars(select(WorkflowStep).where(WorkflowStep.run_id == run.id).order_by(WorkflowStep.id))
         return {"matched": True, "status": run.status, "error": run.error, "steps": [
             {"path": s.path, "action": s.action, "status": s.status, "input": s.input, "output": s.output,

@@ -574,10 +574,6 @@ def next_fire(cron: str, time_zone: str, after: datetime) -> datetime:
     return croniter(cron, local).get_next(datetime).astimezone(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC back
-
-
 def tick(platform: Any, now: datetime | None = None, limit: int = 500) -> int:
     """Fire what is due at ``now``: schedules, delayed triggers, waits and retries. Returns how many.
 
@@ -614,7 +610,7 @@ def _guarded(session: Session, tenant_id: int, fire: Any) -> int:
 def _fire_schedule(session: Session, platform: Any, workflow: Workflow, now: datetime) -> None:
     tenant = session.get(Tenant, workflow.tenant_id)
     version = current_version(session, workflow)
-    fired_at = _aware(workflow.next_fire_at)
+    fired_at = workflow.next_fire_at
     workflow.next_fire_at = next_fire(version.definition["trigger"]["cron"], tenant.time_zone, now)
     values = {"id": None, "type": "schedule", "actor": "schedule", "payload": {"fired_at": fired_at.isoformat()},
               "subject": None, "related": [], "occurred_at": fired_at.isoformat()}
