@@ -331,10 +331,10 @@ class Mapper:
             raw = record.get(column)
             if raw is None:
                 continue
-            if type(raw) is str:  # most cells: the blank test below, without its list comparison
+            if isinstance(raw, str):  # most cells: blank without copying the text (raw.strip())
                 if not raw or raw.isspace():
                     continue
-            elif raw == [] or (isinstance(raw, str) and not raw.strip()):
+            elif raw == []:
                 continue
             if name is None:  # a full name split into given and family names
                 words = str(raw).split()
