@@ -12,7 +12,7 @@ from sqlalchemy import and_, delete, exists, insert, select, update
 from ..db import utcnow
 from ..errors import NotFound, XrmError
 from ..tenancy import scoped_to
-from .models import DEAD, PENDING, Delivery, OutboxEvent, ProcessedEvent, WebhookSubscription
+from .models import DEAD, NEWEST_FIRST, PENDING, Delivery, OutboxEvent, ProcessedEvent, WebhookSubscription
 from .subscribers import WEBHOOK
 
 if TYPE_CHECKING:
@@ -41,10 +41,8 @@ class FailedDelivery:
 def events(session: Session, *, type_pattern: str | None = None, since: datetime | None = None,
            subject: tuple[str, str] | None = None, limit: int = 100) -> list[OutboxEvent]:
     """The session tenant's events, newest first, by type (``fnmatch`` pattern), time and subject."""
-    # Newest first in an index's order: a subject's events by id along the subject index, the others by
-    # time along (tenant, occurred_at), ids breaking ties in publication order.
-    newest = ([OutboxEvent.id.desc()] if subject is not None
-              else [OutboxEvent.occurred_at.desc(), OutboxEvent.id.desc()])
+    # Newest first in an index's order: a subject's events by id along the subject index.
+    newest = (OutboxEvent.id.desc(),) if subject is not None else NEWEST_FIRST
     query = select(OutboxEvent).order_by(*newest).limit(limit)
     if type_pattern:
         query = query.where(OutboxEvent.type.like(_like(type_pattern), escape="\\"))

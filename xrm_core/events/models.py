@@ -57,6 +57,11 @@ class OutboxEvent(TenantScoped, Model):
     relayed_at: Mapped[datetime | None]
 
 
+#: A tenant's events newest first, in the order of ``ix_core_events_tenant_id_occurred_at`` (ids
+#: break ties in publication order), so listing the latest needs no sort of the whole history.
+NEWEST_FIRST = (OutboxEvent.occurred_at.desc(), OutboxEvent.id.desc())
+
+
 class Delivery(TenantScoped, Model):
     """One event still to be handled by one subscriber (or dead-lettered)."""
 

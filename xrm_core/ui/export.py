@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import Select, select
 from .. import web
 from ..api.listing import ListQuery
 from ..dataio.export_scope import exporting
+from ..dataio.formats import formula_safe, spreadsheet_moment
 from ..graph.models import Party, PartyRoleAssignment
 from ..identity.authentication import current_principal
 from ..identity.fieldsecurity import unreadable_fields
@@ -53,7 +54,7 @@ def rows(view: PartyView) -> Iterator[list]:
             for party in chunk:
                 values = {"roles": ", ".join(dict.fromkeys(roles.get(party.id, []))),
                           "tags": ", ".join(party.tags or [])}
-                yield [values[name] if name in values else _plain(getattr(party, name)) for name, _h in columns]
+                yield [values[name] if name in values else spreadsheet_moment(getattr(party, name)) for name, _h in columns]
 
 
 def exported(statement: Select[Any], query: ListQuery) -> Select[Any]:
@@ -70,13 +71,6 @@ def exported(statement: Select[Any], query: ListQuery) -> Select[Any]:
     )
 
 
-def _plain(value):
-    """Datetimes as naive UTC (what spreadsheets understand); everything else unchanged."""
-    if hasattr(value, "tzinfo") and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
 def send(view: PartyView, file_format: str) -> Response:
     """The party list's ``view`` as a ``parties.csv`` or ``parties.xlsx`` download."""
     return send_rows(rows(view), file_format, "parties", _("Parties"))
@@ -89,13 +83,13 @@ def send_rows(table: Iterable[list], file_format: str, name: str, sheet_title: s
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         for row in table:
-            writer.writerow(["" if value is None else _formula_safe(_plain(value)) for value in row])
+            writer.writerow(["" if value is None else formula_safe(spreadsheet_moment(value)) for value in row])
         body, mimetype = buffer.getvalue().encode("utf-8-sig"), "text/csv"
     else:
         book = Workbook(write_only=True)
         sheet = book.create_sheet(sheet_title[:31])  # Excel's limit on sheet names
         for row in table:
-            sheet.append([_formula_safe(_cell(value)) for value in row])
+            sheet.append([formula_safe(_cell(value)) for value in row])
         buffer = io.BytesIO()
         book.save(buffer)
         body = buffer.getvalue()
@@ -106,7 +100,7 @@ def send_rows(table: Iterable[list], file_format: str, name: str, sheet_title: s
 
 def _cell(value):
     """A value a spreadsheet cell takes: lists joined, other unknown types as text."""
-    value = _plain(value)
+    value = spreadsheet_moment(value)
     if value is None or isinstance(value, (str, int, float, bool, Decimal, date, datetime)):
         return value
     if isinstance(value, (list, tuple)):
@@ -114,8 +108,3 @@ def _cell(value):
     return str(value)
 
 
-def _formula_safe(value):
-    """Text that a spreadsheet would run as a formula (CSV injection) is prefixed with a quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from ..errors import Conflict
 from ..events.envelope import Event
-from ..events.models import OutboxEvent
+from ..events.models import NEWEST_FIRST, OutboxEvent
 from ..models import Tenant
 from .engine import EVENT_KINDS, advance, later_events, start_run
 from .models import WAITING, Workflow, WorkflowStep, WorkflowTimer, WorkflowVersion
@@ -73,9 +73,7 @@ def matching_events(session: Session, workflow: Workflow, limit: int) -> list[Ou
         return []
     pattern = workflow.trigger_pattern
     prefix = pattern[:min((pattern.index(c) for c in "*?[" if c in pattern), default=len(pattern))]
-    # Newest by time: the order of the event log's (tenant, occurred_at) index (core_0021).
-    newest = (OutboxEvent.occurred_at.desc(), OutboxEvent.id.desc())
-    query = select(OutboxEvent).order_by(*newest).limit(limit * SCAN_FACTOR)
+    query = select(OutboxEvent).order_by(*NEWEST_FIRST).limit(limit * SCAN_FACTOR)
     if prefix:
         query = query.where(OutboxEvent.type.startswith(prefix, autoescape=True))
     return [row for row in session.scalars(query).all() if fnmatchcase(row.type, pattern)][:limit]

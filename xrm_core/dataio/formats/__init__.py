@@ -15,6 +15,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from ...contributions import DataFormat
@@ -90,6 +91,14 @@ def formula_safe(value: Any) -> Any:
     """``value`` with a leading apostrophe when a spreadsheet would run it as a formula."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
+    return value
+
+
+def spreadsheet_moment(value: Any) -> Any:
+    """An aware datetime as naive UTC (spreadsheets keep no time zone; stored moments are UTC);
+    any other value unchanged."""
+    if getattr(value, "tzinfo", None) is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any, BinaryIO
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from openpyxl import Workbook
 
-from . import DEFAULT_LIMITS, FileRejected, Limits, RowProblem, formula_restored, formula_safe
+from . import DEFAULT_LIMITS, FileRejected, Limits, RowProblem, formula_restored, formula_safe, spreadsheet_moment
 
 #: Bytes at the start of each XML part searched for a document type declaration.
 PROLOGUE_BYTES = 4096
@@ -118,8 +118,6 @@ def _cell(value: Any) -> Any:
         return "; ".join(str(item) for item in value)
     if isinstance(value, dict):
         return str(value)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)  # Excel keeps no time zone: stored moments are UTC
     if isinstance(value, (date, datetime, int, float)) or value is None:
-        return value
+        return spreadsheet_moment(value)
     return str(value)
