@@ -9,13 +9,13 @@ printed after the table (the target is 5,000 per core).
 other event types, with the engine connected and with it disconnected: the ratio is what the
 engine adds to delivery when no workflow matches (the target is at most 1.10).
 ``workflows.idle_publish`` is the worst case of the same: one event per transaction, so the
-receiver's query is not shared by several events.
+relay's trigger query is not shared by several events.
 """
 
 from __future__ import annotations
 
 from xrm_core import tenants
-from xrm_core.events import get_bus, load_event_settings, publish, signals
+from xrm_core.events import get_bus, load_event_settings, publish, relay
 from xrm_core.workflows import engine, service
 from xrm_core.workflows.conditions import compile_condition, prepare
 
@@ -88,11 +88,11 @@ def idle_overhead(ctx: Context) -> Pair:
         return deliver_batch()
 
     def raw():
-        signals.disconnect(None, engine._on_publish)
+        relay.unregister_matcher(engine.match_triggers)
         try:
             return deliver_batch()
         finally:
-            signals.connect(None, engine._on_publish)
+            relay.register_matcher(engine.match_triggers)
 
     return Pair(platform, raw, lambda p, r: p and r, work=(BATCH, "events"))
 
@@ -111,10 +111,10 @@ def idle_publish_overhead(ctx: Context) -> Pair:
         return True
 
     def raw():
-        signals.disconnect(None, engine._on_publish)
+        relay.unregister_matcher(engine.match_triggers)
         try:
             return one_event()
         finally:
-            signals.connect(None, engine._on_publish)
+            relay.register_matcher(engine.match_triggers)
 
     return Pair(one_event, raw, lambda p, r: p and r)

@@ -288,6 +288,85 @@ def test_events_no_workflow_waits_for_publish_nothing_more(world):
                               .where(OutboxEvent.type == engine.TRIGGERED)) == 0
 
 
+def triggered_events(platform, tenant_id):
+    with platform.db.session(tenant_id, read_only=True) as session:
+        return [row.payload for row in session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == engine.TRIGGERED).order_by(OutboxEvent.id))]
+
+
+def publish_unrelayed(platform, tenant_id, number):
+    """A committed complaint the relay has not taken yet."""
+    with platform.db.transaction(tenant_id) as session:
+        return publish(session, "flow.complaint.opened", (Party.__tablename__, 1),
+                       {"number": number, "severity": "high"}, "cli")
+
+
+def test_matching_happens_after_commit_not_in_the_writers_transaction(world):
+    platform, bus, ids = world
+    save(platform, ids["acme"], "Listen", {"trigger": {"kind": "event", "event": "flow.complaint.*"}, "steps": []})
+    event = publish_unrelayed(platform, ids["acme"], "C-1")
+    assert triggered_events(platform, ids["acme"]) == []
+    bus.run_until_idle()
+    [announced] = triggered_events(platform, ids["acme"])
+    assert announced["source_event_id"] == event.id
+    assert [run.trigger_event_id for run in runs(platform, ids["acme"])] == [event.id]
+
+
+def test_the_relay_pins_the_versions_current_when_it_takes_the_event(world):
+    platform, bus, ids = world
+    definition = {"trigger": {"kind": "event", "event": "flow.complaint.*"}, "steps": []}
+    edited = save(platform, ids["acme"], "Edited", definition)
+    disabled = save(platform, ids["acme"], "Disabled", definition)
+    publish_unrelayed(platform, ids["acme"], "C-1")
+    with platform.db.transaction(ids["acme"]) as session:
+        workflows = {w.name: w for w in (service.find_workflow(session, "Edited"),
+                                         service.find_workflow(session, "Disabled"))}
+        service.update_workflow(session, platform, workflows["Edited"], definition={**definition, "steps": [
+            {"action": "core.notify", "params": {"users": [ids["manager"]], "message": "second version"}}]})
+        service.set_enabled(session, platform, workflows["Disabled"], False)
+        latest = service.version_of(session, workflows["Edited"]).id
+    bus.run_until_idle()
+    [announced] = triggered_events(platform, ids["acme"])
+    assert announced["versions"] == [latest]
+    [run] = runs(platform, ids["acme"])
+    assert (run.workflow_id, run.version_id, run.status) == (edited, latest, SUCCEEDED)
+    assert runs(platform, ids["acme"], disabled) == []
+    assert [n["message"] for n in notifications(platform, ids["acme"])] == ["second version"]
+
+
+def test_a_batch_retried_after_a_failing_subscriber_announces_once(world):
+    platform, bus, ids = world
+    save(platform, ids["acme"], "Once", {"trigger": {"kind": "event", "event": "flow.complaint.*"}, "steps": []})
+    calls = []
+
+    def fails_first(event):
+        calls.append(event.id)
+        if len(calls) == 1:
+            raise RuntimeError("not yet")
+
+    bus.subscribe("core.fails_first", "flow.complaint.*", fails_first)
+    publish_unrelayed(platform, ids["acme"], "C-1")
+    publish_unrelayed(platform, ids["acme"], "C-2")
+    bus.run_until_idle()
+    assert len(calls) >= 3  # the failed batch was redone carefully, then the failure retried
+    assert len(triggered_events(platform, ids["acme"])) == 2 and len(runs(platform, ids["acme"])) == 2
+
+
+def test_the_scale_out_relay_announces_too_and_only_for_the_events_tenant(world):
+    from xrm_core.events import relay
+
+    platform, bus, ids = world
+    save(platform, ids["acme"], "Acme's", {"trigger": {"kind": "event", "event": "flow.complaint.*"}, "steps": []})
+    acme_event = publish_unrelayed(platform, ids["acme"], "C-1")
+    publish_unrelayed(platform, ids["beta"], "B-1")
+    assert relay.relay(bus) == 2
+    assert relay.relay(bus) == 1  # the announcement the first batch published
+    assert [p["source_event_id"] for p in triggered_events(platform, ids["acme"])] == [acme_event.id]
+    assert triggered_events(platform, ids["beta"]) == []
+    bus.run_until_idle()
+    assert len(runs(platform, ids["acme"])) == 1 and runs(platform, ids["beta"]) == []
+
+
 def test_loop_guard_cuts_chains_and_shows_it(world, monkeypatch):
     platform, bus, ids = world
     monkeypatch.setenv("XRM_WORKFLOWS_MAX_DEPTH", "2")

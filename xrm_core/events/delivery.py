@@ -351,14 +351,13 @@ def deliver_outbox(bus: EventBus, limit: int | None = None) -> int:
 
 def _deliver_outbox(bus: EventBus, limit: int | None, careful: bool, only: list[int] | None = None,
                     failed: dict[Any, Exception] | None = None) -> int:
-    from .relay import subscribers_by_tenant
+    from .relay import BATCH_COLUMNS, run_matchers, subscribers_by_tenant
 
     platform = bus.platform
     now = utcnow()
     with platform.db.session(all_tenants=True) as session, session.begin():
         query = (
-            select(_E.c.id.label("event_pk"), _E.c.tenant_id, _E.c.event_id, _E.c.type, _E.c.actor,
-                   _E.c.subject_type, _E.c.subject_id, _E.c.related, _E.c.occurred_at, _E.c.payload)
+            select(*BATCH_COLUMNS)
             .where(_E.c.relayed_at.is_(None))
             .order_by(_E.c.id)
             .limit(limit or bus.settings.batch)
@@ -371,6 +370,7 @@ def _deliver_outbox(bus: EventBus, limit: int | None, careful: bool, only: list[
         if not events:
             return 0
         again = [e.event_pk for e in events]
+        run_matchers(session, events)
         tenant_ids = sorted({e.tenant_id for e in events})
         names_for = subscribers_by_tenant(bus, session, tenant_ids)
         waiting = set(session.execute(

@@ -8,12 +8,13 @@ the blinker signals run before commit, inside the transaction (see :mod:`.signal
 from __future__ import annotations
 
 import builtins
+import random
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
-from uuid6 import uuid7
 
 from ..db import utcnow
 from . import signals
@@ -62,8 +63,18 @@ _WRITERS: dict[str, _Writer] = {}
 
 
 def new_event_id() -> str:
-    """A UUIDv7 (RFC 9562): time-ordered, so consecutive events land together in the unique index."""
-    return str(uuid7())
+    """A UUIDv7 (RFC 9562): time-ordered, so consecutive events land together in the unique index.
+
+    48 bits of Unix milliseconds, the version, 12 random bits, the variant, 62 random bits. Built
+    here because a library's ``uuid7()`` draws its bits from the operating system (a system call per
+    event) and builds a ``UUID`` object only to print it: a fifth of what publishing cost. The ids
+    name events and guard nothing, so the process's own generator is enough; Python reseeds it in
+    a forked child, so workers forked from one parent do not repeat each other's ids.
+    """
+    bits = ((time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | random.getrandbits(12) << 64
+            | 0b10 << 62 | random.getrandbits(62))
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def _writer(session: Session) -> _Writer:

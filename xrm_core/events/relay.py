@@ -12,16 +12,22 @@ queued — retries whose time has come, deliveries released because an earlier o
 was pending, and deliveries queued long ago and never finished (a worker killed, a message lost).
 Far-future retries therefore live in the database, never as long Celery countdowns, which Redis's
 visibility timeout would turn into duplicate runs.
+
+Matchers (:func:`register_matcher`) see each batch of committed events in the relay's transaction,
+before the batch is marked relayed, and may publish further events there: the workflow engine
+announces which workflows an event starts this way. Their work commits with the batch, so it
+happens exactly once per event, and it costs the writer's transaction nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..tenancy import scoped_to
@@ -37,6 +43,34 @@ log = logging.getLogger("xrm.events")
 _D = Delivery.__table__
 _E = OutboxEvent.__table__
 _W = WebhookSubscription.__table__
+#: What a matcher sees of each event of a batch (a row with these columns, in publication order).
+BATCH_COLUMNS = (_E.c.id.label("event_pk"), _E.c.tenant_id, _E.c.event_id, _E.c.type, _E.c.actor,
+                 _E.c.subject_type, _E.c.subject_id, _E.c.related, _E.c.occurred_at, _E.c.payload)
+
+Matcher = Callable[[Session, Sequence[Any]], None]
+_MATCHERS: list[Matcher] = []
+
+
+def register_matcher(match: Matcher) -> Matcher:
+    """Call ``match(session, events)`` with every batch the relay takes, in the relay's transaction.
+
+    ``session`` is a platform session (every tenant): a matcher filters by ``event.tenant_id``
+    itself and publishes with ``tenant_id=``. What it writes commits with the batch being marked
+    relayed, or rolls back with it and is done again with the batch's next attempt.
+    """
+    if match not in _MATCHERS:
+        _MATCHERS.append(match)
+    return match
+
+
+def unregister_matcher(match: Matcher) -> None:
+    if match in _MATCHERS:
+        _MATCHERS.remove(match)
+
+
+def run_matchers(session: Session, events: Sequence[Any]) -> None:
+    for match in _MATCHERS:
+        match(session, events)
 
 
 def pending_in_outbox(bus: EventBus) -> bool:
@@ -54,7 +88,7 @@ def relay(bus: EventBus, limit: int | None = None) -> int:
     new_ids: list[int] = []
     with platform.db.session(all_tenants=True) as session, session.begin():
         query = (
-            select(_E.c.id, _E.c.tenant_id, _E.c.type, _E.c.subject_type, _E.c.subject_id)
+            select(*BATCH_COLUMNS)
             .where(_E.c.relayed_at.is_(None))
             .order_by(_E.c.id)
             .limit(limit or bus.settings.batch * 2)
@@ -64,6 +98,7 @@ def relay(bus: EventBus, limit: int | None = None) -> int:
         events = session.execute(query).all()
         if not events:
             return 0
+        run_matchers(session, events)
         now = utcnow()
         names_for = subscribers_by_tenant(bus, session, sorted({e.tenant_id for e in events}))
         rows = []
@@ -72,7 +107,7 @@ def relay(bus: EventBus, limit: int | None = None) -> int:
             key = f"{e.subject_type}:{e.subject_id}"[:210]
             rows += [
                 {
-                    "tenant_id": e.tenant_id, "event_pk": e.id, "subscriber": name, "subject_key": key,
+                    "tenant_id": e.tenant_id, "event_pk": e.event_pk, "subscriber": name, "subject_key": key,
                     "status": PENDING, "attempts": 0, "next_attempt_at": now, "queued_at": queued,
                     "last_error": None, "created_at": now, "updated_at": now,
                 }
@@ -83,7 +118,7 @@ def relay(bus: EventBus, limit: int | None = None) -> int:
                 new_ids = list(session.scalars(insert(_D).returning(_D.c.id), rows))
             else:
                 session.execute(insert(_D), rows)
-        session.execute(update(_E).where(_E.c.id.in_([e.id for e in events])).values(relayed_at=now))
+        session.execute(update(_E).where(_E.c.id.in_([e.event_pk for e in events])).values(relayed_at=now))
     if new_ids:
         enqueue(bus, new_ids)
     return len(events)

@@ -2,11 +2,13 @@
 
 How an event starts a workflow, with the event bus's guarantees:
 
-1. When any event is published, an in-transaction receiver looks up the tenant's enabled
-   workflows whose event pattern matches its type (one indexed query per transaction and tenant)
-   and, only if one does, publishes ``core.workflow.triggered`` in the same transaction, naming
-   the event and the matching workflow versions (pinned there and then). Events no workflow
-   waits for cost that one query and nothing else.
+1. When the relay takes a batch of committed events, its matcher looks up the enabled workflows
+   of the batch's tenants whose event pattern matches (one query per batch, outside the writers'
+   transactions) and, for each event one does match, publishes ``core.workflow.triggered`` in the
+   relay's transaction, naming the event and the matching workflow versions. The versions are
+   pinned there and then: the workflows enabled, in their current version, when the relay took
+   the event (normally milliseconds after its commit; after an outage of the relay, when it
+   resumes). Events no workflow waits for cost nothing more.
 2. The core subscriber ``core.workflows`` receives ``core.workflow.triggered`` after commit, at
    least once, in the delivery's transaction: it checks each workflow's condition and starts a
    run — unique per (version, triggering event), so a redelivery starts nothing — or, for a
@@ -37,7 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from fnmatch import fnmatchcase
@@ -46,23 +48,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from ..businesshours.service import calendar_for
 from ..db import Model, utcnow
 from ..errors import ConfigurationError, XrmError
-from ..events import publish, register_core_subscriber, signals
+from ..events import publish, register_core_subscriber
 from ..events.delivery import describe
-from ..events.envelope import Event
+from ..events.envelope import Event, Subject
 from ..events.models import OutboxEvent
+from ..events.relay import register_matcher
 from ..events.schedule import register_periodic
 from ..graph.models import Party
 from ..identity.models import Department, Scope
 from ..identity.ownership import Owned
 from ..identity.principal import Principal
 from ..models import Tenant
-from ..prepared import Prepared
 from ..tenancy import scoped_to
 from .actions import ActionFailed, Catalogue, StepContext, TransientFailure, run_action
 from .conditions import ConditionError, compile_condition, prepare
@@ -104,17 +106,6 @@ DEFAULT_POLL_S = 300
 
 _W = Workflow.__table__
 _V = WorkflowVersion.__table__
-#: The current versions of a tenant's enabled event-triggered workflows, with their patterns.
-# Prepared: every publishing transaction pays for this lookup, and SQLAlchemy's execution path costs
-# ten times the indexed read itself. The trigger kind is filtered in Python (a prepared statement
-# takes no literal lists); the tenant is bound.
-_TRIGGER_CANDIDATES = Prepared(
-    select(_V.c.id, _W.c.trigger_pattern, _W.c.trigger_kind)
-    .join(_V, and_(_V.c.workflow_id == _W.c.id, _V.c.number == _W.c.current_version))
-    .where(_W.c.tenant_id == bindparam("tenant_id"), _W.c.enabled)
-    .order_by(_W.c.id)
-)
-_MEMO = "xrm_workflow_triggers"
 
 
 def max_depth() -> int:
@@ -383,41 +374,32 @@ def current_version(session: Session, workflow: Workflow) -> WorkflowVersion:
                                                         WorkflowVersion.number == workflow.current_version))
 
 
-# -- matching published events (in the publisher's transaction) ------------------------------------------
+# -- matching committed events (in the relay's transaction) ---------------------------------------------
 
 
-def _matching_versions(session: Session, tenant_id: int, event_type: str) -> list[int]:
-    transaction = session.get_transaction()
-    memo = session.info.get(_MEMO)
-    if memo is None or memo[0] is not transaction:
-        memo = session.info[_MEMO] = (transaction, {})
-    candidates = memo[1].get(tenant_id)
-    if candidates is None:
-        # On the transaction's connection, not through the ORM: no autoflush (the memo is dropped,
-        # and the session flushed, when a workflow is saved or toggled: forget_matching).
-        candidates = memo[1][tenant_id] = [
-            (version_id, pattern) for version_id, pattern, kind
-            in _TRIGGER_CANDIDATES.rows(session.connection(), {"tenant_id": tenant_id})
-            if pattern and kind in EVENT_KINDS]
-    return [version_id for version_id, pattern in candidates if fnmatchcase(event_type, pattern)]
-
-
-def forget_matching(session: Session) -> None:
-    """Drop the transaction's memo of trigger patterns (after saving or toggling a workflow).
-
-    Flushes too: the lookup reads the transaction's connection, which sees only flushed rows.
-    """
-    session.info.pop(_MEMO, None)
-    session.flush()
-
-
-def _on_publish(session: Session, event: Event) -> None:
-    if event.type == TRIGGERED:
+def match_triggers(session: Session, events: Sequence[Any]) -> None:
+    """The relay's matcher: announce, per committed event, the workflow versions it starts."""
+    tenant_ids = {e.tenant_id for e in events if e.type != TRIGGERED}
+    if not tenant_ids:
         return
-    versions = _matching_versions(session, event.tenant_id, event.type)
-    if versions:
-        publish(session, TRIGGERED, event.subject, {"source_event_id": event.id, "versions": versions},
-                event.actor, event.related, tenant_id=event.tenant_id)
+    candidates: dict[int, list[tuple[int, str]]] = {}
+    for version_id, tenant_id, pattern in session.execute(
+        select(_V.c.id, _W.c.tenant_id, _W.c.trigger_pattern)
+        .join(_V, and_(_V.c.workflow_id == _W.c.id, _V.c.number == _W.c.current_version))
+        .where(_W.c.tenant_id.in_(sorted(tenant_ids)), _W.c.enabled, _W.c.trigger_kind.in_(EVENT_KINDS),
+               _W.c.trigger_pattern.is_not(None))
+        .order_by(_W.c.id)
+    ):
+        candidates.setdefault(tenant_id, []).append((version_id, pattern))
+    for event in events:
+        if event.type == TRIGGERED or event.tenant_id not in candidates:
+            continue
+        versions = [version_id for version_id, pattern in candidates[event.tenant_id]
+                    if fnmatchcase(event.type, pattern)]
+        if versions:
+            publish(session, TRIGGERED, Subject(event.subject_type, event.subject_id),
+                    {"source_event_id": event.event_id, "versions": versions}, event.actor, event.related or (),
+                    tenant_id=event.tenant_id)
 
 
 # -- running --------------------------------------------------------------------------------------------
@@ -638,5 +620,5 @@ def _fire_timer(session: Session, platform: Any, timer: WorkflowTimer, now: date
 
 
 register_core_subscriber(SUBSCRIBER, TRIGGERED, _triggered)
-signals.connect(None, _on_publish)
+register_matcher(match_triggers)
 register_periodic("workflows.tick", TICK_EVERY_S, tick)

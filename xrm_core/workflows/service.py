@@ -22,7 +22,7 @@ from ..identity.principal import Principal
 from ..models import Tenant
 from .actions import Catalogue
 from .definition import validate_definition
-from .engine import TRIGGERED, acting, forget_matching, load_subject, next_fire, principal_for
+from .engine import TRIGGERED, acting, load_subject, next_fire, principal_for
 from .functions import calls_of, conditions_in, problems
 from .models import Workflow, WorkflowRun, WorkflowVersion
 
@@ -113,7 +113,6 @@ def _apply_trigger(session: Session, platform: Any, workflow: Workflow, definiti
     if kind == "schedule" and workflow.enabled:
         tenant = session.get(Tenant, session.info["tenant_id"])
         workflow.next_fire_at = next_fire(trigger["cron"], tenant.time_zone, utcnow())
-    forget_matching(session)
 
 
 def _add_version(session: Session, workflow: Workflow, number: int, definition: dict[str, Any],
