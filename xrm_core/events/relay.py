@@ -56,7 +56,9 @@ def register_matcher(match: Matcher) -> Matcher:
 
     ``session`` is a platform session (every tenant): a matcher filters by ``event.tenant_id``
     itself and publishes with ``tenant_id=``. What it writes commits with the batch being marked
-    relayed, or rolls back with it and is done again with the batch's next attempt.
+    relayed, or rolls back with it and is done again with the batch's next attempt. A matcher that
+    raises fails the whole batch (nothing is marked relayed, nothing skipped): the dispatcher logs
+    it and tries again, so a matcher must only raise for what a retry can cure.
     """
     if match not in _MATCHERS:
         _MATCHERS.append(match)
