@@ -7,10 +7,10 @@ resource's records, only those the user may export, on top of the session's "rea
 target's own queries need not know (plugin targets read through the SDK and get the same). The list
 pages' exports (:mod:`xrm_core.ui.export`) read through it as well.
 
-The condition is a plain clause built per statement, not a cached lambda like the session's read
-criteria (:func:`~xrm_core.identity.scoping.visible_criteria`): a second criteria from that same lambda
-on one statement binds its values under the read criteria's names, so one silently replaces the other.
-It states :func:`~xrm_core.identity.scoping.can` in SQL, for the "export" action.
+The condition is :func:`~xrm_core.identity.scoping.permitted` for the "export" action, as a plain
+clause built per statement, not the cached lambda of the session's read criteria
+(:func:`~xrm_core.identity.scoping.visible_criteria`): a second criteria from that same lambda on
+one statement binds its values under the read criteria's names, so one silently replaces the other.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import and_, event, false, or_, select, true
+from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement
 
-from .. import clock
-from ..graph.models import Relationship, RelationshipTypeDef
 from ..identity.fieldsecurity import models_of_resource
-from ..identity.models import GranteeKind, Scope, Share
 from ..identity.principal import Principal
-from ..identity.scoping import principal_of
+from ..identity.scoping import permitted, principal_of, scope_facts
 
 #: ``session.info`` key: the permission resource being exported through the session.
 EXPORTING = "xrm_exporting"
@@ -50,51 +47,7 @@ def exporting(session: Session, resource: str) -> Iterator[Session]:
 
 def exportable_clause(principal: Principal, model: type) -> ColumnElement[bool]:
     """SQL true for the rows of ``model`` (an ``Owned`` class) that ``principal`` may export."""
-    resource = model.__permission_resource__
-    scope = principal.scope_for(f"{resource}.{ACTION}")
-    if scope is None:
-        return false()
-    if scope is Scope.TENANT:
-        return true()
-    user_id, department_id, team_ids = principal.user_id, principal.department_id, sorted(principal.team_ids)
-    now = clock.now()
-    reach = [
-        model.owner_team_id.in_(team_ids),
-        model.id.in_(select(Share.record_id).where(
-            Share.resource == resource, Share.action == ACTION,
-            or_(Share.expires_at.is_(None), Share.expires_at > now),
-            or_(and_(Share.grantee_kind == GranteeKind.USER, Share.grantee_id == user_id),
-                and_(Share.grantee_kind == GranteeKind.TEAM, Share.grantee_id.in_(team_ids)),
-                and_(Share.grantee_kind == GranteeKind.DEPARTMENT, Share.grantee_id == department_id)))),
-    ]
-    if user_id is not None:
-        reach.append(model.owner_user_id == user_id)
-    if scope is Scope.SUBTREE:
-        reach.append(model.department_id.in_(sorted(principal.subtree_ids)))
-    if scope in (Scope.DEPARTMENT, Scope.SUBTREE) and department_id is not None:
-        reach.append(model.department_id == department_id)
-    if (related := _related(principal, model)) is not None:
-        reach.append(related)
-    return or_(*reach)
-
-
-def _related(principal: Principal, model: type) -> ColumnElement[bool] | None:
-    """Records about a party related today to the principal's along an export ``related`` grant."""
-    outgoing, incoming = principal.related_codes(f"{model.__permission_resource__}.{ACTION}")
-    if not model.__party_key__ or not (outgoing or incoming):
-        return None
-    today = clock.now().date()
-
-    def arcs(near, far, codes):
-        return (select(far).join(RelationshipTypeDef, RelationshipTypeDef.id == Relationship.type_id)
-                .where(Relationship.tenant_id == principal.tenant_id, near == principal.party_id,
-                       RelationshipTypeDef.code.in_(sorted(codes)),
-                       or_(Relationship.valid_from.is_(None), Relationship.valid_from <= today),
-                       or_(Relationship.valid_to.is_(None), Relationship.valid_to >= today)))
-
-    return getattr(model, model.__party_key__).in_(
-        arcs(Relationship.from_party_id, Relationship.to_party_id, outgoing)
-        .union_all(arcs(Relationship.to_party_id, Relationship.from_party_id, incoming)))
+    return permitted(model, **scope_facts(principal, ACTION))
 
 
 def _keep_exportable(state: ORMExecuteState) -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import and_, bindparam, event, inspect, literal, or_, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import ColumnElement
 
 from .. import clock
 from ..errors import XrmError
@@ -45,102 +47,125 @@ def act_as(session: Session, principal: Principal) -> Session:
     return session
 
 
-def visible_criteria(principal: Principal, action: str):
-    """``with_loader_criteria`` option limiting every ``Owned`` entity to what ``principal`` may ``action``."""
-    tenant_wide = principal.resources_at(action, Scope.TENANT)
-    subtree_wide = principal.resources_at(action, Scope.SUBTREE)
-    department_wide = principal.resources_at(action, Scope.DEPARTMENT)
-    granted = principal.resources_at(action, Scope.OWN)
-    user_id = principal.user_id or NO_ID
-    department_id = principal.department_id or NO_ID
-    subtree_ids = tuple(sorted(principal.subtree_ids))
-    team_ids = tuple(sorted(principal.team_ids))
+def scope_facts(principal: Principal, action: str) -> dict[str, Any]:
+    """The keyword arguments of :func:`permitted` for ``principal`` and ``action``: plain values.
+
+    The relationship facts (``tenant_id``, ``party_id``, ``related_out``, ``related_in``, ``today``)
+    only when a ``related`` grant applies to ``action``: otherwise the subqueries are not worth their cost.
+    """
     now = clock.now()
-    tenant_id = principal.tenant_id
-    party_id = principal.party_id or NO_ID
+    facts = {
+        "action": action,
+        "user_id": principal.user_id or NO_ID,
+        "department_id": principal.department_id or NO_ID,
+        "subtree_ids": tuple(sorted(principal.subtree_ids)),
+        "team_ids": tuple(sorted(principal.team_ids)),
+        "tenant_wide": principal.resources_at(action, Scope.TENANT),
+        "subtree_wide": principal.resources_at(action, Scope.SUBTREE),
+        "department_wide": principal.resources_at(action, Scope.DEPARTMENT),
+        "granted": principal.resources_at(action, Scope.OWN),
+        "now": now,
+    }
     related_out, related_in = principal.related_keys(action)
-    today = now.date()
-    # Two lambdas, one SQL shape each: the relationship subqueries only for principals holding a
-    # ``related`` grant for this action (a lambda may not branch on its closure's values).
-    if not (related_out or related_in):
-        return with_loader_criteria(
-            Owned,
-            lambda cls: or_(
-                literal(cls.__permission_resource__).in_(tenant_wide),
-                and_(literal(cls.__permission_resource__).in_(subtree_wide), cls.department_id.in_(subtree_ids)),
-                and_(literal(cls.__permission_resource__).in_(department_wide), cls.department_id == department_id),
-                and_(
-                    literal(cls.__permission_resource__).in_(granted),
-                    or_(
-                        cls.owner_user_id == user_id,
-                        cls.owner_team_id.in_(team_ids),
-                        cls.id.in_(
-                            select(Share.record_id).where(
-                                Share.resource == cls.__permission_resource__,
-                                Share.action == action,
-                                or_(Share.expires_at.is_(None), Share.expires_at > now),
-                                or_(
-                                    and_(Share.grantee_kind == GranteeKind.USER, Share.grantee_id == user_id),
-                                    and_(Share.grantee_kind == GranteeKind.TEAM, Share.grantee_id.in_(team_ids)),
-                                    and_(Share.grantee_kind == GranteeKind.DEPARTMENT, Share.grantee_id == department_id),
-                                ),
-                            )
+    if related_out or related_in:
+        facts.update(tenant_id=principal.tenant_id, party_id=principal.party_id or NO_ID,
+                     related_out=related_out, related_in=related_in, today=now.date())
+    return facts
+
+
+def permitted(
+    cls, *, action, user_id, department_id, subtree_ids, team_ids, tenant_wide, subtree_wide, department_wide,
+    granted, now, tenant_id=None, party_id=None, related_out=None, related_in=None, today=None,
+) -> ColumnElement[bool]:
+    """SQL true for the rows of ``cls`` (an ``Owned`` class) a principal may ``action``: :func:`can` in SQL.
+
+    The one statement of the rules for every action, from :func:`scope_facts`: the session's
+    criteria for read, update and delete, and :mod:`xrm_core.dataio.export_scope` for export.
+    Resources are granted tenant-wide, at least subtree, department or own (``tenant_wide``…
+    ``granted``); ``related_out`` / ``related_in`` are ``<resource>:<type code>`` pairs a ``related``
+    grant follows. Within the cached lambda of :func:`visible_criteria` every fact is a bound
+    parameter, so this never branches on their values: only on whether the relationship facts
+    are given at all.
+    """
+
+    def granted_at(resources):
+        return literal(cls.__permission_resource__).in_(resources)
+
+    reach = [
+        granted_at(tenant_wide),
+        and_(granted_at(subtree_wide), cls.department_id.in_(subtree_ids)),
+        and_(granted_at(department_wide), cls.department_id == department_id),
+        and_(
+            granted_at(granted),
+            or_(
+                cls.owner_user_id == user_id,
+                cls.owner_team_id.in_(team_ids),
+                cls.id.in_(
+                    select(Share.record_id).where(
+                        Share.resource == cls.__permission_resource__,
+                        Share.action == action,
+                        or_(Share.expires_at.is_(None), Share.expires_at > now),
+                        or_(
+                            and_(Share.grantee_kind == GranteeKind.USER, Share.grantee_id == user_id),
+                            and_(Share.grantee_kind == GranteeKind.TEAM, Share.grantee_id.in_(team_ids)),
+                            and_(Share.grantee_kind == GranteeKind.DEPARTMENT, Share.grantee_id == department_id),
                         ),
-                    ),
+                    )
                 ),
             ),
-            include_aliases=True,
-        )
-    return with_loader_criteria(
-        Owned,
-        lambda cls: or_(
-            literal(cls.__permission_resource__).in_(tenant_wide),
-            and_(literal(cls.__permission_resource__).in_(subtree_wide), cls.department_id.in_(subtree_ids)),
-            and_(literal(cls.__permission_resource__).in_(department_wide), cls.department_id == department_id),
-            and_(
-                literal(cls.__permission_resource__).in_(granted),
-                or_(
-                    cls.owner_user_id == user_id,
-                    cls.owner_team_id.in_(team_ids),
-                    cls.id.in_(
-                        select(Share.record_id).where(
-                            Share.resource == cls.__permission_resource__,
-                            Share.action == action,
-                            or_(Share.expires_at.is_(None), Share.expires_at > now),
-                            or_(
-                                and_(Share.grantee_kind == GranteeKind.USER, Share.grantee_id == user_id),
-                                and_(Share.grantee_kind == GranteeKind.TEAM, Share.grantee_id.in_(team_ids)),
-                                and_(Share.grantee_kind == GranteeKind.DEPARTMENT, Share.grantee_id == department_id),
-                            ),
-                        )
-                    ),
-                ),
-            ),
-            _party_key(cls).in_(
-                select(Relationship.to_party_id)
+        ),
+    ]
+    if related_out is not None:
+
+        def arcs(near, far, keys):
+            """Parties at the ``far`` end of today's relationships from the principal's party, along ``keys``."""
+            return (
+                select(far)
                 .join(RelationshipTypeDef, RelationshipTypeDef.id == Relationship.type_id)
                 .where(
                     Relationship.tenant_id == tenant_id,
-                    Relationship.from_party_id == party_id,
-                    (literal(cls.__permission_resource__) + ":" + RelationshipTypeDef.code).in_(related_out),
+                    near == party_id,
+                    (literal(cls.__permission_resource__) + ":" + RelationshipTypeDef.code).in_(keys),
                     or_(Relationship.valid_from.is_(None), Relationship.valid_from <= today),
                     or_(Relationship.valid_to.is_(None), Relationship.valid_to >= today),
                 )
-                .union_all(
-                    select(Relationship.from_party_id)
-                    .join(RelationshipTypeDef, RelationshipTypeDef.id == Relationship.type_id)
-                    .where(
-                        Relationship.tenant_id == tenant_id,
-                        Relationship.to_party_id == party_id,
-                        (literal(cls.__permission_resource__) + ":" + RelationshipTypeDef.code).in_(related_in),
-                        or_(Relationship.valid_from.is_(None), Relationship.valid_from <= today),
-                        or_(Relationship.valid_to.is_(None), Relationship.valid_to >= today),
-                    )
-                )
-            ),
-        ),
-        include_aliases=True,
-    )
+            )
+
+        reach.append(_party_key(cls).in_(
+            arcs(Relationship.from_party_id, Relationship.to_party_id, related_out)
+            .union_all(arcs(Relationship.to_party_id, Relationship.from_party_id, related_in))
+        ))
+    return or_(*reach)
+
+
+def visible_criteria(principal: Principal, action: str):
+    """``with_loader_criteria`` option limiting every ``Owned`` entity to what ``principal`` may ``action``.
+
+    A cached lambda: one SQL shape per branch, the facts bound per query. A second criteria from
+    this lambda on one statement would bind its values under the same names as the first (one
+    silently replacing the other): other actions apply :func:`permitted` as a plain clause.
+    """
+    facts = scope_facts(principal, action)
+    # One closure variable per fact, each bound as a parameter (an object holding them would be
+    # taken for part of the cache key, and refused); two lambdas, one SQL shape each, since a
+    # lambda may not branch on its closure's values.
+    action, user_id, department_id, now = facts["action"], facts["user_id"], facts["department_id"], facts["now"]
+    subtree_ids, team_ids, granted = facts["subtree_ids"], facts["team_ids"], facts["granted"]
+    tenant_wide, subtree_wide, department_wide = facts["tenant_wide"], facts["subtree_wide"], facts["department_wide"]
+    if "related_out" not in facts:
+        return with_loader_criteria(Owned, lambda cls: permitted(
+            cls, action=action, user_id=user_id, department_id=department_id, subtree_ids=subtree_ids,
+            team_ids=team_ids, tenant_wide=tenant_wide, subtree_wide=subtree_wide, department_wide=department_wide,
+            granted=granted, now=now,
+        ), include_aliases=True)
+    tenant_id, party_id, today = facts["tenant_id"], facts["party_id"], facts["today"]
+    related_out, related_in = facts["related_out"], facts["related_in"]
+    return with_loader_criteria(Owned, lambda cls: permitted(
+        cls, action=action, user_id=user_id, department_id=department_id, subtree_ids=subtree_ids,
+        team_ids=team_ids, tenant_wide=tenant_wide, subtree_wide=subtree_wide, department_wide=department_wide,
+        granted=granted, now=now, tenant_id=tenant_id, party_id=party_id, related_out=related_out,
+        related_in=related_in, today=today,
+    ), include_aliases=True)
 
 
 def _party_key(cls):
@@ -288,7 +313,7 @@ def _forget_facts_written(session: Session, _context) -> None:
 def can(session: Session, principal: Principal, action: str, obj) -> bool:
     """Whether ``principal`` may ``action`` the record ``obj`` (an ``Owned`` row, new or loaded).
 
-    The same rules as :func:`visible_criteria`, evaluated in Python on one record.
+    The same rules as :func:`permitted`, evaluated in Python on one record.
     """
     scope = principal.scope_for(f"{obj.__permission_resource__}.{action}")
     if scope is None:
