@@ -45,8 +45,11 @@ from xrm_core.graph.models import (
     Relationship,
     RelationshipTypeDef,
 )
-from xrm_core.graph.queries import neighbourhood, neighbours, shortest_paths
+from xrm_core.graph.queries import neighbourhood, read_neighbours, shortest_paths
 from xrm_core.graph.service import bulk_create_parties
+from xrm_core.identity.models import Scope
+from xrm_core.identity.principal import Principal
+from xrm_core.identity.scoping import act_as
 
 from .harness import Context, Pair, case, console, dataset
 
@@ -412,19 +415,22 @@ def bulk_create(ctx: Context) -> Pair:
 
 @case(
     "graph.neighbours",
-    "neighbours of a random party (today): queries.neighbours (relationships, types and parties as ORM "
-    "objects) vs one raw UNION ALL of both directions",
+    "neighbours of a random party (today), what GET /parties/<id>/neighbours serves: queries.read_neighbours "
+    "(plain rows, one prepared statement in a tenant read scope, acting for a tenant-wide reader) vs one raw "
+    "UNION ALL of both directions",
 )
 def graph_neighbours(ctx: Context) -> Pair:
     graph = ctx.need(party_graph).large
     tenant_id = graph.tenant_id
     db = ctx.platform.db
     platform_ids, raw_ids = _two_orders(_sample_parties(ctx, graph, 1), ctx.seed)
+    # A principal reading every party of the tenant: the permission step runs, and both sides answer alike.
+    reader = Principal(tenant_id, "job:bench-neighbours", grants={"core.party.read": Scope.TENANT})
+    # What the API answers with (the relationship, its type's code, the other end) and what the
+    # permission check reads (the other end's department and owners).
     columns = (
-        "r.id, r.tenant_id, r.from_party_id, r.to_party_id, r.type_id, r.valid_from, r.valid_to, r.attributes, "
-        "r.notes, t.id, t.tenant_id, t.code, t.forward_label, t.inverse_label, t.symmetric, t.from_kinds, "
-        "t.to_kinds, t.from_roles, t.to_roles, t.source, p.id, p.tenant_id, p.kind, p.display_name, p.tags, "
-        "p.owner_user_id, p.department_id, p.created_at, p.updated_at, p.version"
+        "r.id, r.version, r.from_party_id, r.to_party_id, t.id, t.code, r.valid_from, r.valid_to, r.attributes, "
+        "r.notes, p.id, p.kind, p.display_name, p.department_id, p.owner_user_id, p.owner_team_id"
     )
     arcs = (
         f"SELECT {columns}, CASE WHEN t.symmetric THEN 'both' ELSE '{{label}}' END AS direction "
@@ -436,19 +442,20 @@ def graph_neighbours(ctx: Context) -> Pair:
         arcs.format(label="out", own="from_party_id", other="to_party_id")
         + " UNION ALL "
         + arcs.format(label="in", own="to_party_id", other="from_party_id")
-        + " ORDER BY 24, 21, 1"  # display name, party id, relationship id
+        + " ORDER BY 13, 11, 1"  # display name, party id, relationship id
     )
 
     def platform():
-        with db.session(tenant_id, read_only=True) as session:
-            return neighbours(session, next(platform_ids))
+        with db.reader(tenant_id) as scope:
+            act_as(scope, reader)
+            return read_neighbours(scope, next(platform_ids))
 
     def raw():
         party_id, day = next(raw_ids), _today_param(ctx)
         return ctx.raw(statement, (tenant_id, party_id, tenant_id, day, day) * 2)
 
     def same(found, rows) -> bool:
-        return [(n.relationship.id, n.party.id, n.direction) for n in found] == [(r[0], r[20], r[30]) for r in rows]
+        return [(n.relationship.id, n.party.id, n.direction) for n in found] == [(r[0], r[10], r[16]) for r in rows]
 
     return Pair(platform, raw, same, per_call=True, min_calls=MIN_CALLS)
 

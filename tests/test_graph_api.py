@@ -300,6 +300,9 @@ def test_neighbours_filtered_by_type_role_direction_and_date(world, client):
                             headers=ids["admin"])) == [("Alice", "out")]
     first = client.get(url, headers=ids["admin"]).get_json()[0]
     assert first["relationship"]["type"] == "employs"
+    # The relationship's own ETag, as GET /relationships/<id> gives it.
+    assert first["relationship"]["etag"] == client.get(f"/api/v1/relationships/{ids['employs']}",
+                                                       headers=ids["admin"]).headers["ETag"]
 
 
 def test_neighbourhood_and_paths(world, client):

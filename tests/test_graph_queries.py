@@ -12,7 +12,15 @@ from xrm_core import tenants
 from xrm_core.errors import NotFound
 from xrm_core.graph import GraphRuleError, service
 from xrm_core.graph.models import Party
-from xrm_core.graph.queries import ALL_TIME, Edge, Path, neighbourhood, neighbours, shortest_paths
+from xrm_core.graph.queries import (
+    ALL_TIME,
+    Edge,
+    Path,
+    neighbourhood,
+    neighbours,
+    read_neighbours,
+    shortest_paths,
+)
 
 
 class Graph:
@@ -27,9 +35,14 @@ class Graph:
         return self.parties[name].id
 
     def neighbours(self, name, **filters):
-        """``(neighbour, direction, relationship)`` names, in the query's order."""
-        return [(n.party.display_name, n.direction, self._rel_names[n.relationship.id])
-                for n in neighbours(self.session, self[name], **filters)]
+        """``(neighbour, direction, relationship)`` names, in the query's order; the read-only rows
+        (:func:`read_neighbours`) must give the very same answer as the ORM objects."""
+        found = [(n.party.display_name, n.direction, self._rel_names[n.relationship.id])
+                 for n in neighbours(self.session, self[name], **filters)]
+        rows = [(n.party.display_name, n.direction, self._rel_names[n.relationship.id])
+                for n in read_neighbours(self.session, self[name], **filters)]
+        assert rows == found
+        return found
 
     def neighbourhood(self, name, depth, **filters):
         distances, edges = neighbourhood(self.session, self[name], depth, **filters)
@@ -128,20 +141,34 @@ def test_neighbours_return_the_records_with_their_type(graph):
     assert (found.relationship.type.code, found.relationship.type.inverse_label) == ("supplies", "is supplied by")
 
 
+def test_read_neighbours_give_the_records_columns_as_plain_values(graph):
+    s1 = graph.relationships["s1"]
+    s1.attributes, s1.notes = {"volume": "high"}, "annual contract"
+    graph.session.commit()
+    [found] = read_neighbours(graph.session, graph["Acme"], direction="in")
+    rel, party = found.relationship, found.party
+    assert (rel.id, rel.version, rel.from_party_id, rel.to_party_id, rel.type.code) == (
+        s1.id, s1.version, graph["Globex"], graph["Acme"], "supplies")
+    assert (rel.valid_from, rel.valid_to, rel.attributes, rel.notes) == (
+        date(2021, 1, 1), None, {"volume": "high"}, "annual contract")
+    assert (party.id, party.kind, party.display_name, found.direction) == (graph["Globex"], "organization", "Globex", "in")
+
+
 def test_bad_query_arguments_are_refused(graph):
     alice = graph["Alice"]
-    with pytest.raises(GraphRuleError, match="direction must be one of both, out, in, not 'sideways'"):
-        neighbours(graph.session, alice, direction="sideways")
-    with pytest.raises(GraphRuleError, match="unknown relationship type 'marries'"):
-        neighbours(graph.session, alice, types=["knows", "marries"])
-    with pytest.raises(TypeError, match="as_of must be a date, TODAY or ALL_TIME"):
-        neighbours(graph.session, alice, as_of=None)
+    for query in (neighbours, read_neighbours):
+        with pytest.raises(GraphRuleError, match="direction must be one of both, out, in, not 'sideways'"):
+            query(graph.session, alice, direction="sideways")
+        with pytest.raises(GraphRuleError, match="unknown relationship type 'marries'"):
+            query(graph.session, alice, types=["knows", "marries"])
+        with pytest.raises(TypeError, match="as_of must be a date, TODAY or ALL_TIME"):
+            query(graph.session, alice, as_of=None)
+        with pytest.raises(NotFound, match="no party #999999"):
+            query(graph.session, 999_999)
     with pytest.raises(GraphRuleError, match="depth is between 0 and 4, not 5"):
         neighbourhood(graph.session, alice, 5)
     with pytest.raises(GraphRuleError, match="max_hops is between 1 and 6, not 7"):
         shortest_paths(graph.session, alice, graph["Erin"], 7)
-    with pytest.raises(NotFound, match="no party #999999"):
-        neighbours(graph.session, 999_999)
 
 
 # -- neighbourhood --------------------------------------------------------------------------------
@@ -312,10 +339,11 @@ def test_queries_agree_with_a_breadth_first_search_in_python(platform, seed):
                 filters = {"types": types, "as_of": as_of}
                 for party_id in rng.sample(ids, 8):
                     for direction in ("both", "out", "in"):
-                        found = neighbours(session, party_id, direction=direction, **filters)
+                        expected = _expected_neighbours(followed, party_id, direction)
                         # Display names follow the ids (P00, P01, …), so sorting by id is the query's order.
-                        assert [(n.party.id, n.relationship.id, n.direction) for n in found] == \
-                            _expected_neighbours(followed, party_id, direction)
+                        for query in (neighbours, read_neighbours):
+                            found = query(session, party_id, direction=direction, **filters)
+                            assert [(n.party.id, n.relationship.id, n.direction) for n in found] == expected
                     depth = rng.randint(0, 4)
                     distances, edges = neighbourhood(session, party_id, depth, **filters)
                     assert distances == _bfs(adjacency, party_id, depth)

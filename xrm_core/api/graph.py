@@ -46,7 +46,7 @@ from ..graph.queries import (
     MAX_HOPS,
     TODAY,
     neighbourhood,
-    neighbours,
+    read_neighbours,
     shortest_paths,
 )
 from ..graph.schemas import PartySchema
@@ -601,10 +601,12 @@ class RelationshipEnd(MethodView):
 @blueprint.response(200, NeighbourSchema(many=True))
 def party_neighbours(args: dict[str, Any], party_id: int):
     """The parties directly related to this one that the caller may see, by name."""
+    # Plain rows on the request's session: answering with relationships, the response's field
+    # security (RecordSchema) reads its principal from that session anyway.
     with rule_errors("type"):
-        return [n._asdict() for n in neighbours(web.db_session(), party_id, types=args.get("types"),
-                                                role=args.get("role"), direction=args["direction"],
-                                                as_of=args.get("as_of", TODAY))]
+        return [n._asdict() for n in read_neighbours(web.db_session(), party_id, types=args.get("types"),
+                                                     role=args.get("role"), direction=args["direction"],
+                                                     as_of=args.get("as_of", TODAY))]
 
 
 @blueprint.route("/parties/<int:party_id>/neighbourhood")

@@ -21,13 +21,23 @@ principal may read: a party it cannot see is neither returned nor walked through
 (a distance, a path, an edge) reveals it. The multi-hop statements then test each party they step
 to with an ``EXISTS`` on the ORM entity, which the session's permission criteria reach like any
 ORM read; without a principal (platform work, benchmarks) that test is left out of the SQL.
+
+**Read-only rows.** :func:`neighbours` answers with ORM objects, for callers that go on to use or
+change them. :func:`read_neighbours` is the read-only answer the API serves: the same neighbours in
+the same order as plain rows, from one prepared statement (:mod:`xrm_core.prepared`) run on the
+DBAPI connection of a session or read scope, since on a party's few relationships SQLAlchemy's ORM
+execution path (cache key, loader criteria, object building) costs several times the database's
+work. The statement carries the tenant as a bound condition (failing closed without one) and,
+acting for a principal, the asked-about party and each neighbour pass
+:func:`~xrm_core.identity.scoping.can`, the Python form of the permission criteria (shares and
+``related`` grants included).
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -44,8 +54,11 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
     union_all,
@@ -55,7 +68,9 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..errors import NotFound
-from ..identity.scoping import principal_of
+from ..identity.scoping import can, principal_of
+from ..prepared import Prepared
+from ..read_scope import ReadScope
 from . import GraphRuleError, session_tenant
 from .models import Party, PartyRoleAssignment, Relationship, RelationshipTypeDef
 
@@ -111,6 +126,57 @@ class Path(NamedTuple):
     relationship_ids: list[int]
 
 
+class TypeRef(NamedTuple):
+    """A relationship's type, as :func:`read_neighbours` names it (``relationship.type.code``, like the ORM)."""
+
+    id: int
+    code: str
+
+
+class RelationshipRow(NamedTuple):
+    """A relationship's columns as plain values.
+
+    Stands in for the ORM relationship where a record is expected: its ETag is the relationship's
+    (same table, id and version), its protected fields are the relationship model's.
+    """
+
+    id: int
+    version: int
+    from_party_id: int
+    to_party_id: int
+    type: TypeRef
+    valid_from: date | None
+    valid_to: date | None
+    attributes: dict[str, Any]
+    notes: str | None
+
+    # Unannotated, so that they are class attributes, not fields.
+    __table__ = RELATIONSHIPS
+    __protected_fields__ = getattr(Relationship, "__protected_fields__", None)
+
+
+class PartyRow(NamedTuple):
+    """A party named by :func:`read_neighbours`: its name, and what decides who may read it."""
+
+    id: int
+    kind: str
+    display_name: str
+    department_id: int | None
+    owner_user_id: int | None
+    owner_team_id: int | None
+
+    __permission_resource__ = Party.__permission_resource__
+    __party_key__ = Party.__party_key__
+
+
+class NeighbourRow(NamedTuple):
+    """:class:`Neighbour` as plain rows."""
+
+    relationship: RelationshipRow
+    party: PartyRow
+    direction: str
+
+
 def neighbours(
     session: Session,
     party_id: int,
@@ -138,6 +204,52 @@ def neighbours(
         # A principal must see the party itself, not only (some of) its neighbours.
         _require_party(session, params["tenant_id"], party_id)
     return result
+
+
+def read_neighbours(
+    session: Session | ReadScope,
+    party_id: int,
+    *,
+    types: str | list[str] | None = None,
+    role: str | None = None,
+    direction: str = "both",
+    as_of: date | AsOf = TODAY,
+) -> list[NeighbourRow]:
+    """:func:`neighbours` as plain rows, for read-only answers: the same neighbours in the same order,
+    through a session or a read scope (see the module docstring), within its tenant and, acting
+    for a principal, what it may read.
+
+    :raises NotFound: ``party_id`` is not a party of the tenant, or the principal may not read it.
+    """
+    if direction not in DIRECTIONS:
+        raise GraphRuleError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
+    params: dict[str, Any] = {"tenant_id": session_tenant(session), "party_id": party_id}
+    connection = session if type(session) is ReadScope else session.connection()
+    type_count = None
+    if types is not None:
+        type_ids = _type_ids(connection, params["tenant_id"], types)
+        type_count = len(type_ids)
+        params.update((f"type_id_{index}", type_id) for index, type_id in enumerate(type_ids))
+    if as_of is not ALL_TIME:
+        params["day"] = _day(as_of)
+    if role is not None:
+        params["role"] = role
+    statement = _neighbour_rows_statement(direction, type_count, as_of is not ALL_TIME, role is not None)
+    centre, found = None, []
+    for row in statement.rows(connection, params):
+        # (relationship id, version, from, to, type id, type code, valid from, valid to, attributes,
+        # notes, direction, then the party's columns); the asked-about party's own row has no direction.
+        if row[10] is None:
+            centre = PartyRow(*row[11:])
+        else:
+            relationship = RelationshipRow(*row[:4], TypeRef(row[4], row[5]), *row[6:10])
+            found.append(NeighbourRow(relationship, PartyRow(*row[11:]), row[10]))
+    principal = principal_of(session)
+    if centre is None or (principal is not None and not can(session, principal, "read", centre)):
+        raise NotFound(f"no party #{party_id}")
+    if principal is not None:
+        found = [neighbour for neighbour in found if can(session, principal, "read", neighbour.party)]
+    return found
 
 
 def neighbourhood(
@@ -226,6 +338,16 @@ def _parameters(session: Session, types: str | list[str] | None, as_of: date | A
     return params
 
 
+def _type_ids(connection: Any, tenant_id: int, types: str | list[str]) -> list[int]:
+    """The ids of the tenant's relationship types ``types`` names (each once), by a prepared lookup
+    of all of them (a tenant has few); an unknown code is a :class:`GraphRuleError`."""
+    codes = [types] if isinstance(types, str) else list(types)
+    ids = dict(TYPE_IDS.rows(connection, {"tenant_id": tenant_id}))
+    if unknown := sorted(set(codes) - ids.keys()):
+        raise GraphRuleError(f"unknown relationship type {', '.join(repr(c) for c in unknown)}")
+    return sorted({ids[code] for code in codes})
+
+
 def _day(as_of: date | AsOf) -> date:
     if as_of is TODAY:
         return datetime.now(UTC).date()
@@ -290,6 +412,62 @@ def _neighbours_statement(direction: str, by_type: bool, dated: bool, by_role: b
             )
         )
     return statement
+
+
+@lru_cache(maxsize=512)
+def _neighbour_rows_statement(direction: str, type_count: int | None, dated: bool, by_role: bool) -> Prepared:
+    """The statement of :func:`read_neighbours`, prepared once per shape: by direction, number of
+    type ids (``None``: no type filter; each id is its own bound ``type_id_<n>``, since a prepared
+    statement cannot expand a list), dates and role.
+
+    One round trip answers both questions: the neighbours (one row per relationship, from each
+    end), and, as the last branch of the ``UNION ALL``, the asked-about party's own row (without
+    a relationship nor a direction), which tells whether it exists and who may read it.
+    """
+    r, t = RELATIONSHIPS, TYPES
+    tenant_id = bindparam("tenant_id")
+    conditions = [r.c.tenant_id == tenant_id, *(_valid_on(r) if dated else ())]
+    if type_count == 0:
+        conditions.append(false())
+    elif type_count is not None:
+        conditions.append(r.c.type_id.in_([bindparam(f"type_id_{index}") for index in range(type_count)]))
+
+    def party_columns(party: Any) -> list[ColumnElement]:
+        return [party.c.id.label("party_id"), party.c.kind, party.c.display_name.label("display_name"),
+                party.c.department_id, party.c.owner_user_id, party.c.owner_team_id]
+
+    def arcs(own_end: str, other_end: str, label: str) -> Select:
+        other = PARTIES.alias(f"other_{label}")
+        statement = (
+            select(
+                r.c.id.label("relationship_id"), r.c.version, r.c.from_party_id, r.c.to_party_id, t.c.id, t.c.code,
+                r.c.valid_from, r.c.valid_to, r.c.attributes, r.c.notes,
+                # Literal SQL, not bound values: a prepared statement's values are all given at each run.
+                case((t.c.symmetric, literal_column("'both'", String)),
+                     else_=literal_column(f"'{label}'", String)).label("direction"),
+                *party_columns(other),
+            )
+            .join_from(r, t, t.c.id == r.c.type_id)
+            .join(other, and_(other.c.id == r.c[other_end], other.c.tenant_id == tenant_id))
+            .where(r.c[own_end] == bindparam("party_id"), *conditions)
+        )
+        if by_role:
+            statement = statement.where(exists().where(
+                ROLES.c.tenant_id == tenant_id,
+                ROLES.c.party_id == other.c.id,
+                ROLES.c.role == bindparam("role"),
+                *(_valid_on(ROLES) if dated else ()),
+            ))
+        return statement if direction in ("both", label) else statement.where(t.c.symmetric)
+
+    centre = select(*(null() for _ in range(11)), *party_columns(PARTIES)).where(
+        PARTIES.c.id == bindparam("party_id"), PARTIES.c.tenant_id == tenant_id)
+    found = union_all(arcs("from_party_id", "to_party_id", "out"), arcs("to_party_id", "from_party_id", "in"), centre)
+    return Prepared(found.order_by("display_name", "party_id", "relationship_id"))
+
+
+#: Every relationship type of a tenant, ``(code, id)``: what :func:`read_neighbours` resolves codes with.
+TYPE_IDS = Prepared(select(TYPES.c.code, TYPES.c.id).where(TYPES.c.tenant_id == bindparam("tenant_id")))
 
 
 @cache
