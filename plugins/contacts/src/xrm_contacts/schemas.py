@@ -20,16 +20,14 @@ LANGUAGE_TAG = validate.Regexp(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="Us
 
 
 class UtcDateTime(fields.DateTime):
-    """A moment in UTC: an input without an offset is read as UTC; stored values come back with one."""
+    """A moment given by a client, kept in UTC: an input without an offset is read as UTC.
+
+    Only input needs it: stored moments come back from the database with their offset.
+    """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return super()._serialize(value, attr, obj, **kwargs)
 
 
 def _values(kind: str):
@@ -139,6 +137,10 @@ class ConsentChangeSchema(xrm.Schema):
     recorded_by = fields.String()
 
 
+#: Users or other parties one interaction may name.
+MAX_PARTICIPANTS = 1000
+
+
 class InteractionSchema(xrm.RecordSchema):
     party_id = fields.Integer(required=True)
     channel = fields.String(required=True, validate=validate.OneOf(INTERACTION_CHANNELS))
@@ -148,6 +150,7 @@ class InteractionSchema(xrm.RecordSchema):
     subject = fields.String(load_default="", validate=validate.Length(max=200))
     outcome = fields.String(load_default="", validate=validate.Length(max=200))
     notes = fields.String(load_default="", validate=validate.Length(max=20_000))
-    user_ids = fields.List(fields.Integer(), load_default=list)
-    other_party_ids = fields.List(fields.Integer(), load_default=list)
+    # Bounded: each list is looked up in one IN, which PostgreSQL refuses beyond 65 535 parameters (a 500).
+    user_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS))
+    other_party_ids = fields.List(fields.Integer(), load_default=list, validate=validate.Length(max=MAX_PARTICIPANTS))
     created_at = UtcDateTime(dump_only=True)

@@ -44,8 +44,11 @@ class SegmentCountSchema(xrm.Schema):
 
 
 class SegmentMembersChangeSchema(xrm.Schema):
+    # Bounded here, for removals too: an unbounded list became one IN with a parameter per id, which
+    # PostgreSQL refuses beyond 65 535 (a 500).
     party_ids = fields.List(fields.Integer(validate=validate.Range(min=1)), required=True,
-                            validate=validate.Length(min=1))
+                            validate=validate.Length(min=1, max=service.MAX_MEMBERS_PER_CALL,
+                                                     error=f"From 1 to {service.MAX_MEMBERS_PER_CALL} parties at a time."))
 
 
 class SegmentMembersChangedSchema(xrm.Schema):
