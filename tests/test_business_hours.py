@@ -104,8 +104,11 @@ def test_zero_negative_and_naive_inputs():
     assert calendar.add(paris(2026, 3, 28, 8, 0), timedelta(0)) == paris(2026, 3, 30, 9, 0)
     with pytest.raises(ValueError, match="cannot be negative"):
         calendar.add(paris(2026, 3, 23, 10, 0), -H)
-    naive_utc = datetime(2026, 3, 23, 8, 0)  # 09:00 in Paris
-    assert calendar.add(naive_utc, H) == paris(2026, 3, 23, 10, 0)
+    naive = datetime(2026, 3, 23, 8, 0)  # 08:00 where? Refused rather than guessed
+    for ask in (lambda: calendar.add(naive, H), lambda: calendar.is_open(naive),
+                lambda: calendar.business_time_between(paris(2026, 3, 23, 8, 0), naive)):
+        with pytest.raises(ValueError, match="naive"):
+            ask()
 
 
 @pytest.mark.parametrize(("hours", "holidays", "zone", "field", "message"), [

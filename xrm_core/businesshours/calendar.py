@@ -2,7 +2,8 @@
 
 A :class:`BusinessCalendar` answers "when is it 4 business hours after this moment?", "is the
 office open?" and "how much business time went by between these two moments?". Moments go in and
-come out as timezone-aware datetimes (UTC out); the working hours are wall-clock times in the
+come out as timezone-aware datetimes (UTC out; a naive one is refused: which moment it means would
+be a guess); the working hours are wall-clock times in the
 calendar's zone, so a day across a daylight-saving change keeps its 09:00-17:00 and the counting
 is in real elapsed time (a working interval that spans the change is an hour shorter or longer).
 
@@ -151,14 +152,14 @@ class BusinessCalendar:
         return result
 
     def _local_day(self, moment: datetime) -> date:
-        return _aware(moment).astimezone(self.zone).date()
+        return moment.astimezone(self.zone).date()
 
     def _open_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Open intervals from ``moment`` on, the first one clipped to start at ``moment``.
 
         :raises HoursError: no open time within :data:`SEARCH_DAYS` days (a calendar never open).
         """
-        moment = _aware(moment).astimezone(UTC)
+        moment = _utc(moment)
         day = self._local_day(moment)
         idle = 0
         while idle <= SEARCH_DAYS:
@@ -176,7 +177,7 @@ class BusinessCalendar:
 
     def is_open(self, moment: datetime) -> bool:
         """Whether ``moment`` falls in working hours (an interval's start is open, its end closed)."""
-        moment = _aware(moment).astimezone(UTC)
+        moment = _utc(moment)
         return any(opens <= moment < closes for opens, closes in self.intervals_on(self._local_day(moment)))
 
     def next_open(self, moment: datetime) -> datetime:
@@ -188,7 +189,7 @@ class BusinessCalendar:
 
         Time only runs while open: 3 business hours after Friday 16:00 on a 09:00-17:00 calendar is
         Monday 11:00. Work that ends exactly at closing time ends then, not the next morning.
-        :raises ValueError: a negative duration.
+        :raises ValueError: a negative duration, a naive ``start``.
         """
         if duration < timedelta(0):
             raise ValueError(f"a business duration cannot be negative ({duration})")
@@ -201,7 +202,7 @@ class BusinessCalendar:
 
     def business_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Business time from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
-        a, b = _aware(a).astimezone(UTC), _aware(b).astimezone(UTC)
+        a, b = _utc(a), _utc(b)
         if b < a:
             return -self.business_time_between(b, a)
         total = timedelta(0)
@@ -225,6 +226,8 @@ class BusinessCalendar:
         return self.intervals_on(day)[-1][1]
 
 
-def _aware(moment: datetime) -> datetime:
-    """Naive datetimes are taken as UTC (what SQLite gives back for aware columns)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def _utc(moment: datetime) -> datetime:
+    """``moment`` in UTC. :raises ValueError: ``moment`` is naive (the database gives every stored moment aware)."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"business time is counted from an aware datetime, not the naive {moment.isoformat()}")
+    return moment.astimezone(UTC)

@@ -21,7 +21,6 @@ from ..api.listing import Listing, ListQuery
 from ..api.pagination import Page, cursor_paginate
 from ..api.records import get_for_update, get_or_404
 from ..api.schemas import RecordSchema
-from ..graph.schemas import UtcDateTime
 from . import service, types
 from .models import CustomFieldDefinition
 
@@ -46,8 +45,8 @@ class CustomFieldSchema(RecordSchema):
     position = fields.Integer(load_default=0, metadata={"description": "Display order."})
     active = fields.Boolean(load_default=True, metadata={
         "description": "Inactive fields keep their values but take no new ones."})
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 DEFINITIONS = Listing(

@@ -8,9 +8,6 @@ are checked by the services behind the endpoints, not here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 from marshmallow import fields, validate
 
 from ..api.schemas import RecordSchema, Schema
@@ -18,15 +15,6 @@ from .service import PARTY_KINDS
 
 #: Names, tags and identifiers are stored stripped: one of only spaces would be empty.
 NOT_BLANK = validate.Regexp(r"\s*\S", error="Must not be blank.")
-
-
-class UtcDateTime(fields.DateTime):
-    """A stored timestamp, always with its UTC offset (SQLite gives them back without one)."""
-
-    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class PartyIdentifierSchema(Schema):
@@ -67,5 +55,5 @@ class PartySchema(RecordSchema):
     custom = fields.Dict(keys=fields.String(), load_default=dict, metadata={
         "description": "Custom field values by code (numbers as exact decimal strings, dates as ISO dates), "
                        "validated against the tenant's definitions (GET /api/v1/custom-fields)."})
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()

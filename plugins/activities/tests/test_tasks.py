@@ -21,7 +21,11 @@ def test_a_task_is_created_with_its_checklist_links_and_reminders(xrm_client, xr
     assert [(c["text"], c["done"]) for c in task["checklist"]] == [("Read the file", False), ("Call", True)]
     assert task["reminders"][0]["fire_at"] == "2026-03-27T13:30:00+00:00"
     assert [e.type for e in xrm_events if e.type.startswith("activities.")] == ["activities.task.created"]
-    assert xrm_client.get(created.headers["Location"]).headers["ETag"] == task["etag"]
+    stored = xrm_client.get(created.headers["Location"])  # read back from the database, in UTC with its offset
+    assert stored.headers["ETag"] == task["etag"]
+    assert (stored.get_json()["due_at"], stored.get_json()["reminders"][0]["fire_at"]) == (
+        "2026-03-27T14:00:00+00:00", "2026-03-27T13:30:00+00:00")
+    assert stored.get_json()["created_at"].endswith("+00:00")
 
 
 def test_bad_input_names_the_field_and_adds_nothing(xrm_client, xrm_events):

@@ -18,7 +18,7 @@ def test_consents_are_recorded_per_channel_with_their_history(xrm_client, xrm_ev
     granted = xrm_client.put(f"{url}/email", json={"status": "granted", "source": "web form",
                                                     "proof": "submission 42", "decided_at": "2026-01-02T10:00:00"})
     assert granted.status_code == 200, granted.get_json()
-    assert granted.get_json()["decided_at"].startswith("2026-01-02T10:00:00")
+    assert granted.get_json()["decided_at"] == "2026-01-02T10:00:00+00:00"  # no offset given: UTC
     xrm_client.put(f"{url}/email", json={"status": "refused", "source": "unsubscribe link"})
     xrm_client.put(f"{url}/sms", json={"status": "granted"})
     recorded = consents(xrm_client, person["id"])
@@ -26,6 +26,8 @@ def test_consents_are_recorded_per_channel_with_their_history(xrm_client, xrm_ev
     assert [(h["channel"], h["status"], h["source"]) for h in recorded["history"]] == [
         ("sms", "granted", ""), ("email", "refused", "unsubscribe link"), ("email", "granted", "web form")]
     assert recorded["history"][-1]["proof"] == "submission 42"
+    assert recorded["history"][-1]["decided_at"] == "2026-01-02T10:00:00+00:00"  # read back with its offset
+    assert recorded["history"][-1]["recorded_at"].endswith("+00:00")
     changed = [e for e in xrm_events if e.type == "contacts.consent.changed"]
     assert [e.payload["status"] for e in changed] == ["granted", "refused", "granted"]
     assert all(list(e.related) == [person["id"]] for e in changed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import xrm_sdk as xrm
-from contacts_testing import INTERACTIONS, ORGANIZATIONS, create_person
+from contacts_testing import INTERACTIONS, ORGANIZATIONS, PEOPLE, create_person
 from sqlalchemy import select
 from xrm_contacts.actions import LOG_INTERACTION, LogInteractionParams
 from xrm_contacts.interactions import Interaction
@@ -23,7 +23,9 @@ def test_logging_an_interaction_publishes_it_for_every_party_involved(xrm_client
     interaction = logged.get_json()
     assert (interaction["channel"], interaction["duration_minutes"], interaction["other_party_ids"]) == (
         "call", 25, [company["id"]])
-    assert xrm_client.get(logged.headers["Location"]).get_json()["subject"] == "Renewal"
+    stored = xrm_client.get(logged.headers["Location"]).get_json()  # read back from the database
+    assert (stored["subject"], stored["occurred_at"]) == ("Renewal", "2026-11-20T09:30:00+00:00")
+    assert xrm_client.get(f"{PEOPLE}/{person['id']}").get_json()["created_at"].endswith("+00:00")
     event = xrm_events[-1]
     assert event.type == "contacts.interaction.logged"
     assert list(event.related) == [person["id"], company["id"]]

@@ -20,7 +20,6 @@ from . import ics
 from .models import Meeting, MeetingKind, Priority, Task, TaskStatus, TimeEntry
 from .service import (
     InvalidActivity,
-    as_utc,
     conflicts,
     create_task,
     schedule_meeting,
@@ -31,13 +30,10 @@ from .timesheets import log_time, timesheet_xlsx, totals, week_of, weekly_timesh
 
 
 class Moment(fields.AwareDateTime):
-    """A moment in UTC: naive input is taken as UTC, and so is what SQLite gives back (it keeps no offset)."""
+    """A moment: a client's input without an offset is taken as UTC (stored moments come back with theirs)."""
 
     def __init__(self, **kwargs):
         super().__init__(default_timezone=UTC, **kwargs)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return super()._serialize(None if value is None else as_utc(value), attr, obj, **kwargs)
 
 
 blueprint = xrm.ApiBlueprint("activities", __name__, description="Tasks, meetings, time tracking and calendar feeds")
@@ -132,21 +128,15 @@ class TaskDetail(MethodView):
         session.commit()
 
 
-class WallClock(fields.DateTime):
-    """Read as given (an offset is exact, none means the meeting's zone's clock); written in UTC."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return super()._serialize(None if value is None else as_utc(value), attr, obj, **kwargs)
-
-
 class MeetingSchema(xrm.RecordSchema):
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.Enum(MeetingKind, by_value=True, load_default=MeetingKind.MEETING)
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
     location = fields.String(load_default="", validate=validate.Length(max=300))
     video_url = fields.String(load_default="", validate=validate.Length(max=500))
-    starts_at = WallClock(metadata={"description": "Without an offset: on the meeting's time zone's clock"})
-    ends_at = WallClock()
+    # Loaded as given: the service reads a moment without an offset on the meeting's zone's clock.
+    starts_at = fields.DateTime(metadata={"description": "Without an offset: on the meeting's time zone's clock"})
+    ends_at = fields.DateTime()
     time_zone = fields.String(load_default=None, validate=validate.Length(max=63),
                               metadata={"description": "IANA zone of the organiser (the tenant's by default)"})
     all_day = fields.Boolean(load_default=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import xrm_sdk as xrm
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from . import recurrence
 from .models import OPEN_STATUSES, Attendee, FeedToken, Meeting, Task
-from .service import InvalidActivity, as_utc, schedule_meeting
+from .service import InvalidActivity, schedule_meeting
 
 PRODUCT = "-//XRM//Activities//EN"
 #: How far back the feed reaches (recurring series are sent whole, as RRULEs).
@@ -75,7 +75,7 @@ def user_feed(session: Session, user_id: int) -> bytes:
     meetings = session.scalars(select(Meeting).where(
         (Meeting.owner_user_id == user_id) | Meeting.id.in_(attending)).order_by(Meeting.starts_at, Meeting.id))
     for meeting in meetings:
-        if meeting.recurrence or as_utc(meeting.ends_at) >= since:
+        if meeting.recurrence or meeting.ends_at >= since:
             calendar.add_component(meeting_event(meeting))
     tasks = session.scalars(select(Task).where(
         Task.owner_user_id == user_id, Task.status.in_(OPEN_STATUSES),
@@ -90,14 +90,14 @@ def meeting_event(meeting: Meeting) -> Event:
     tz = recurrence.zone(meeting.time_zone)
     event = Event()
     event.add("uid", meeting.ical_uid or f"meeting-{meeting.id}@activities.xrm")
-    event.add("dtstamp", as_utc(meeting.created_at))
+    event.add("dtstamp", meeting.created_at.astimezone(UTC))
     event.add("summary", meeting.title)
     if meeting.all_day:
-        event.add("dtstart", as_utc(meeting.starts_at).astimezone(tz).date())
-        event.add("dtend", as_utc(meeting.ends_at).astimezone(tz).date())
+        event.add("dtstart", meeting.starts_at.astimezone(tz).date())
+        event.add("dtend", meeting.ends_at.astimezone(tz).date())
     else:
-        event.add("dtstart", as_utc(meeting.starts_at).astimezone(tz))
-        event.add("dtend", as_utc(meeting.ends_at).astimezone(tz))
+        event.add("dtstart", meeting.starts_at.astimezone(tz))
+        event.add("dtend", meeting.ends_at.astimezone(tz))
     if meeting.recurrence:
         rule = meeting.recurrence.strip()
         event.add("rrule", vRecur.from_ical(rule[6:] if rule.upper().startswith("RRULE:") else rule))
@@ -114,9 +114,9 @@ def meeting_event(meeting: Meeting) -> Event:
 def task_todo(task: Task) -> Todo:
     todo = Todo()
     todo.add("uid", f"task-{task.id}@activities.xrm")
-    todo.add("dtstamp", as_utc(task.created_at))
+    todo.add("dtstamp", task.created_at.astimezone(UTC))
     todo.add("summary", task.title)
-    todo.add("due", task.due_on if task.due_on is not None else as_utc(task.due_at))
+    todo.add("due", task.due_on if task.due_on is not None else task.due_at.astimezone(UTC))
     todo.add("status", "IN-PROCESS" if str(task.status) == "in_progress" else "NEEDS-ACTION")
     todo.add("priority", {"urgent": 1, "high": 3, "normal": 5, "low": 9}[str(task.priority)])
     if task.description:

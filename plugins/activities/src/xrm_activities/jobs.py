@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from . import recurrence
 from .models import OPEN_STATUSES, Meeting, Reminder, Task
-from .service import as_utc, due_moment, meeting_payload, task_payload, tenant_zone
+from .service import due_moment, meeting_payload, task_payload, tenant_zone
 
 ACTOR = "plugin:activities"
 
@@ -41,7 +41,7 @@ def fire_due_reminders(session: Session, now: datetime) -> int:
 def publish_overdue_tasks(session: Session, now: datetime) -> int:
     """Publish ``activities.task.overdue`` (and notify the assignee) once per task that passed its due moment."""
     zone_name = tenant_zone(session)
-    today = as_utc(now).astimezone(recurrence.zone(zone_name)).date()
+    today = now.astimezone(recurrence.zone(zone_name)).date()
     overdue = session.scalars(
         select(Task).where(Task.status.in_(OPEN_STATUSES), Task.overdue_notified_at.is_(None),
                            or_(Task.due_at <= now, Task.due_on < today))
@@ -62,15 +62,15 @@ def publish_ended_meetings(session: Session, now: datetime) -> int:
     candidates = select(Meeting).where(Meeting.starts_at <= now,
                                        or_(Meeting.recurrence.is_not(None), Meeting.ended_through.is_(None)))
     for meeting in session.scalars(candidates.order_by(Meeting.id)):
-        length = as_utc(meeting.ends_at) - as_utc(meeting.starts_at)
+        length = meeting.ends_at - meeting.starts_at
         if meeting.ended_through is not None:
-            since = as_utc(meeting.ended_through) - length + timedelta(microseconds=1)
+            since = meeting.ended_through - length + timedelta(microseconds=1)
         elif meeting.recurrence:  # the occurrences before the series was entered are no news
-            since = max(as_utc(meeting.starts_at), as_utc(meeting.created_at) - length)
+            since = max(meeting.starts_at, meeting.created_at - length)
         else:
-            since = as_utc(meeting.starts_at)
+            since = meeting.starts_at
         ends = [start + length for start in recurrence.occurrences(
-            as_utc(meeting.starts_at), meeting.recurrence, meeting.time_zone, since, now - length + timedelta(microseconds=1))]
+            meeting.starts_at, meeting.recurrence, meeting.time_zone, since, now - length + timedelta(microseconds=1))]
         for end in ends:
             xrm.publish(session, "activities.meeting.ended", meeting,
                         {**meeting_payload(meeting), "occurrence_start": (end - length).isoformat(),

@@ -51,15 +51,10 @@ def tenant_zone(session: Session) -> str:
     return xrm.tenant_time_zone(session)
 
 
-def as_utc(moment: datetime) -> datetime:
-    """``moment`` in UTC; naive values (SQLite gives them back so) are taken to be UTC already."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def due_moment(task: Task, zone_name: str) -> datetime | None:
-    """When ``task`` is due (UTC): its ``due_at``, or the end of its ``due_on`` day in ``zone_name``."""
+    """When ``task`` is due: its ``due_at``, or the end of its ``due_on`` day in ``zone_name`` (UTC)."""
     if task.due_at is not None:
-        return as_utc(task.due_at)
+        return task.due_at
     if task.due_on is not None:
         following = datetime.combine(task.due_on + timedelta(days=1), time(), recurrence.zone(zone_name))
         return following.astimezone(UTC)
@@ -148,7 +143,7 @@ def _next_occurrence(session: Session, task: Task) -> Task | None:
         if due_on is None:
             return None
     else:
-        due_at = recurrence.next_occurrence(as_utc(task.due_at), task.recurrence, zone_name, as_utc(task.due_at))
+        due_at = recurrence.next_occurrence(task.due_at, task.recurrence, zone_name, task.due_at)
         if due_at is None:
             return None
     data = {
@@ -176,15 +171,15 @@ def _apply_task_fields(session: Session, task: Task, data: Mapping[str, Any]) ->
     for name in TASK_FIELDS:
         if name in data:
             setattr(task, name, data[name])
-    if task.due_at is not None:
-        task.due_at = as_utc(task.due_at)
+    if task.due_at is not None:  # a caller's moment: one without an offset is UTC, as the API reads it
+        task.due_at = task.due_at.replace(tzinfo=UTC) if task.due_at.tzinfo is None else task.due_at.astimezone(UTC)
     if task.due_at is not None and task.due_on is not None:
         raise InvalidActivity("due_on", "give due_at or due_on, not both")
     if task.recurrence:
         if task.due_at is None and task.due_on is None:
             raise InvalidActivity("recurrence", "a recurring task needs a due date")
         try:
-            recurrence.parse_rule(task.recurrence, task.due_on or as_utc(task.due_at).replace(tzinfo=None))
+            recurrence.parse_rule(task.recurrence, task.due_on or task.due_at.replace(tzinfo=None))
         except recurrence.RecurrenceError as error:
             raise InvalidActivity("recurrence", str(error)) from None
 
@@ -245,7 +240,7 @@ def task_payload(task: Task) -> dict[str, Any]:
         "title": task.title,
         "status": str(task.status or TaskStatus.OPEN),
         "priority": str(task.priority) if task.priority else "normal",
-        "due_at": as_utc(task.due_at).isoformat() if task.due_at else None,
+        "due_at": task.due_at.astimezone(UTC).isoformat() if task.due_at else None,
         "due_on": task.due_on.isoformat() if task.due_on else None,
         "assignee_user_id": task.owner_user_id,
         "assignee_team_id": task.owner_team_id,
@@ -258,7 +253,7 @@ def overdue_tasks(session: Session, now: datetime, *, owner_user_id: int | None 
 
     A task due on a day is overdue once that day is over on the tenant's clock.
     """
-    today = as_utc(now).astimezone(recurrence.zone(tenant_zone(session))).date()
+    today = now.astimezone(recurrence.zone(tenant_zone(session))).date()
     statement = select(Task).where(Task.status.in_(OPEN_STATUSES), or_(Task.due_at <= now, Task.due_on < today))
     if owner_user_id is not None:
         statement = statement.where(Task.owner_user_id == owner_user_id)
@@ -322,12 +317,12 @@ def _apply_meeting_fields(session: Session, meeting: Meeting, data: Mapping[str,
     except recurrence.RecurrenceError as error:
         raise InvalidActivity("time_zone", str(error)) from None
     if meeting.all_day:
-        first = data.get("start_day") or (meeting.starts_at and as_utc(meeting.starts_at).astimezone(tz).date())
+        first = data.get("start_day") or (meeting.starts_at and meeting.starts_at.astimezone(tz).date())
         days = data.get("days", None)
         if first is None:
             raise InvalidActivity("start_day", "an all-day event needs its first day")
         if days is None:
-            days = max(1, (as_utc(meeting.ends_at) - as_utc(meeting.starts_at)).days) if meeting.ends_at else 1
+            days = max(1, (meeting.ends_at - meeting.starts_at).days) if meeting.ends_at else 1
         meeting.starts_at = datetime.combine(first, time(), tz).astimezone(UTC)
         meeting.ends_at = datetime.combine(first + timedelta(days=days), time(), tz).astimezone(UTC)
     else:
@@ -338,12 +333,12 @@ def _apply_meeting_fields(session: Session, meeting: Meeting, data: Mapping[str,
         if meeting.starts_at is None:
             raise InvalidActivity("starts_at", "a meeting needs a start")
         if meeting.ends_at is None:
-            meeting.ends_at = as_utc(meeting.starts_at) + timedelta(hours=1)
-    if as_utc(meeting.ends_at) <= as_utc(meeting.starts_at):
+            meeting.ends_at = meeting.starts_at + timedelta(hours=1)
+    if meeting.ends_at <= meeting.starts_at:
         raise InvalidActivity("ends_at", "a meeting ends after it starts")
     if meeting.recurrence:
         try:
-            recurrence.parse_rule(meeting.recurrence, as_utc(meeting.starts_at).astimezone(tz).replace(tzinfo=None))
+            recurrence.parse_rule(meeting.recurrence, meeting.starts_at.astimezone(tz).replace(tzinfo=None))
         except recurrence.RecurrenceError as error:
             raise InvalidActivity("recurrence", str(error)) from None
 
@@ -371,8 +366,8 @@ def meeting_payload(meeting: Meeting) -> dict[str, Any]:
     return {
         "title": meeting.title,
         "kind": str(meeting.kind or "meeting"),
-        "starts_at": as_utc(meeting.starts_at).isoformat(),
-        "ends_at": as_utc(meeting.ends_at).isoformat(),
+        "starts_at": meeting.starts_at.astimezone(UTC).isoformat(),
+        "ends_at": meeting.ends_at.astimezone(UTC).isoformat(),
         "time_zone": meeting.time_zone,
         "all_day": bool(meeting.all_day),
         "organiser_user_id": meeting.owner_user_id,
@@ -403,8 +398,8 @@ def meetings_between(session: Session, since: datetime, until: datetime, *, user
         statement = statement.where((Meeting.owner_user_id == user_id) | Meeting.id.in_(attending))
     found = []
     for meeting in session.scalars(statement.order_by(Meeting.starts_at, Meeting.id)):
-        length = as_utc(meeting.ends_at) - as_utc(meeting.starts_at)
-        for start in recurrence.occurrences(as_utc(meeting.starts_at), meeting.recurrence, meeting.time_zone,
+        length = meeting.ends_at - meeting.starts_at
+        for start in recurrence.occurrences(meeting.starts_at, meeting.recurrence, meeting.time_zone,
                                             since - length, until):
             if start + length > since:
                 found.append((meeting, start, start + length))
@@ -418,8 +413,8 @@ CONFLICT_HORIZON = timedelta(days=90)
 
 def conflicts(session: Session, meeting: Meeting) -> list[dict]:
     """Other meetings (that the session may see) overlapping this one for one of its participants."""
-    start = as_utc(meeting.starts_at)
-    length = as_utc(meeting.ends_at) - start
+    start = meeting.starts_at
+    length = meeting.ends_at - start
     horizon = start + (CONFLICT_HORIZON if meeting.recurrence else length)
     mine = [(s, s + length) for s in recurrence.occurrences(start, meeting.recurrence, meeting.time_zone,
                                                             start, horizon + timedelta(seconds=1))]

@@ -17,7 +17,6 @@ from . import recurrence
 from .ics import feed_for_token
 from .models import OPEN_STATUSES, Meeting, Task, TaskLink, TaskStatus
 from .service import (
-    as_utc,
     day_bounds,
     due_moment,
     meetings_between,
@@ -88,7 +87,7 @@ def calendar_view():
             by_day[local.date()].append(("meeting", label, url_for(".show_meeting", meeting_id=meeting.id)))
     for task in session.scalars(select(Task).where(Task.status.in_(OPEN_STATUSES), or_(
             (Task.due_at >= since) & (Task.due_at < until), (Task.due_on >= days[0]) & (Task.due_on <= days[-1])))):
-        day = task.due_on or as_utc(task.due_at).astimezone(tz).date()
+        day = task.due_on or task.due_at.astimezone(tz).date()
         by_day[day].append(("task", task.title, url_for(".show_task", task_id=task.id)))
     return render_template("activities/calendar.html", mode=mode, days=days, by_day=by_day, zone=zone_name,
                            previous=previous, following=following, today=_today(tz))
@@ -166,7 +165,7 @@ def show_meeting(meeting_id: int):
         abort(404)
     tz = recurrence.zone(meeting.time_zone)
     return render_template("activities/meeting.html", meeting=meeting, tz=tz,
-                           start=as_utc(meeting.starts_at).astimezone(tz), end=as_utc(meeting.ends_at).astimezone(tz))
+                           start=meeting.starts_at.astimezone(tz), end=meeting.ends_at.astimezone(tz))
 
 
 @blueprint.route("/meetings/new", methods=["GET", "POST"])
