@@ -42,7 +42,7 @@ from ..prepared import Prepared
 from ..read_scope import ReadScope, orm_session
 from . import session_tenant
 from .models import Party, PartyIdentifier, PartyRoleAssignment, Relationship, RelationshipTypeDef
-from .queries import Neighbour, neighbours
+from .queries import Neighbour, PartyRow, neighbours
 
 if TYPE_CHECKING:
     from ..platform import Platform
@@ -138,19 +138,8 @@ class PartyRecord:
     identifiers: list[IdentifierRow]
 
 
-class PartyRef(NamedTuple):
-    """The other end of a relationship: its name, and what decides who may see it."""
-
-    id: int
-    kind: str
-    display_name: str
-    department_id: int | None
-    owner_user_id: int | None
-    owner_team_id: int | None
-
-    # Unannotated, so that they are class attributes, not fields.
-    __permission_resource__ = Party.__permission_resource__
-    __party_key__ = Party.__party_key__
+#: The other end of a relationship: its name, and what decides who may see it.
+PartyRef = PartyRow
 
 
 class Link(NamedTuple):
