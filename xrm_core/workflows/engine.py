@@ -8,7 +8,8 @@ How an event starts a workflow, with the event bus's guarantees:
    relay's transaction, naming the event and the matching workflow versions. The versions are
    pinned there and then: the workflows enabled, in their current version, when the relay took
    the event (normally milliseconds after its commit; after an outage of the relay, when it
-   resumes). Events no workflow waits for cost nothing more.
+   resumes), except workflows created after the event occurred. Events no workflow waits for
+   cost nothing more.
 2. The core subscriber ``core.workflows`` receives ``core.workflow.triggered`` after commit, at
    least once, in the delivery's transaction: it checks each workflow's condition and starts a
    run — unique per (version, triggering event), so a redelivery starts nothing — or, for a
@@ -112,7 +113,7 @@ _V = WorkflowVersion.__table__
 # costs several times the indexed read. The kind is filtered in Python (a prepared statement takes
 # no literal lists); the tenant is bound.
 _TRIGGER_CANDIDATES = Prepared(
-    select(_V.c.id, _W.c.trigger_pattern, _W.c.trigger_kind)
+    select(_V.c.id, _W.c.trigger_pattern, _W.c.trigger_kind, _W.c.created_at)
     .join(_V, and_(_V.c.workflow_id == _W.c.id, _V.c.number == _W.c.current_version))
     .where(_W.c.tenant_id == bindparam("tenant_id"), _W.c.enabled)
     .order_by(_W.c.id)
@@ -391,9 +392,9 @@ def current_version(session: Session, workflow: Workflow) -> WorkflowVersion:
 def match_triggers(session: Session, events: Sequence[Any]) -> None:
     """The relay's matcher: announce, per committed event, the workflow versions it starts."""
     connection = session.connection()
-    candidates: dict[int, list[tuple[int, str]]] = {}
+    candidates: dict[int, list[tuple[int, str, datetime]]] = {}
     for tenant_id in {e.tenant_id for e in events if e.type != TRIGGERED}:
-        found = [(version_id, pattern) for version_id, pattern, kind
+        found = [(version_id, pattern, created_at) for version_id, pattern, kind, created_at
                  in _TRIGGER_CANDIDATES.rows(connection, {"tenant_id": tenant_id})
                  if pattern and kind in EVENT_KINDS]
         if found:
@@ -401,8 +402,9 @@ def match_triggers(session: Session, events: Sequence[Any]) -> None:
     for event in events:
         if event.type == TRIGGERED or event.tenant_id not in candidates:
             continue
-        versions = [version_id for version_id, pattern in candidates[event.tenant_id]
-                    if fnmatchcase(event.type, pattern)]
+        # A workflow created after the event (while the relay had a backlog) does not start on it.
+        versions = [version_id for version_id, pattern, created_at in candidates[event.tenant_id]
+                    if created_at <= event.occurred_at and fnmatchcase(event.type, pattern)]
         if versions:
             publish(session, TRIGGERED, Subject(event.subject_type, event.subject_id),
                     {"source_event_id": event.event_id, "versions": versions}, event.actor, event.related or (),
