@@ -357,7 +357,7 @@ def _deliver_outbox(bus: EventBus, limit: int | None, careful: bool, only: list[
     now = utcnow()
     with platform.db.session(all_tenants=True) as session, session.begin():
         query = (
-            select(*BATCH_COLUMNS)
+            select(*BATCH_COLUMNS, _E.c.payload)
             .where(_E.c.relayed_at.is_(None))
             .order_by(_E.c.id)
             .limit(limit or bus.settings.batch)
